@@ -1,0 +1,53 @@
+/**
+ * The one error catalogue. Every failure a client can see — an HTTP error body or a WebSocket error reply —
+ * carries one of these codes. `temporary: true` means "the same request may succeed if retried later".
+ * docs/protocol.md documents every code (a test checks it).
+ */
+export const ERROR_CODES = {
+  VALIDATION_FAILED: { temporary: false, description: 'A field is missing, has the wrong type or is out of range.' },
+  MALFORMED_FRAME: { temporary: false, description: 'The frame is not a JSON object with a string "type".' },
+  UNKNOWN_COMMAND: { temporary: false, description: 'The frame "type" is not a known command.' },
+  UNAUTHENTICATED: { temporary: false, description: 'No valid access token was presented.' },
+  TOKEN_INVALID: { temporary: false, description: 'The access or refresh token is malformed, forged, expired or revoked.' },
+  INVALID_CREDENTIALS: { temporary: false, description: 'Unknown username or wrong password (deliberately indistinguishable).' },
+  USERNAME_TAKEN: { temporary: false, description: 'Another account already uses this username (case-insensitive).' },
+  WEAK_PASSWORD: { temporary: false, description: 'The password is shorter than 12 or longer than 256 characters.' },
+  FORBIDDEN: { temporary: false, description: 'You may not do this (e.g. a non-owner adding members).' },
+  NOT_FOUND: { temporary: false, description: 'No such route or resource.' },
+  ROOM_NOT_FOUND: { temporary: false, description: 'The room does not exist, or it is private and you are not a member.' },
+  ROOM_NAME_TAKEN: { temporary: false, description: 'Another room already uses this name (case-insensitive).' },
+  USER_NOT_FOUND: { temporary: false, description: 'The user named does not exist.' },
+  NOT_JOINED: { temporary: false, description: 'This connection has not joined the room (send "room.join" first).' },
+  ALREADY_AUTHENTICATED: { temporary: false, description: 'An "auth" frame arrived on an already authenticated connection.' },
+  UNAVAILABLE: { temporary: true, description: 'A backing service (database, broker) is unavailable; retry later.' },
+  INTERNAL: { temporary: true, description: 'An unexpected server error; it has been logged with a correlation id.' },
+} as const satisfies Record<string, { temporary: boolean; description: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+  temporary: boolean;
+}
+
+export function isErrorCode(value: string): value is ErrorCode {
+  return Object.hasOwn(ERROR_CODES, value);
+}
+
+/**
+ * WebSocket close codes natter uses. 1000–1015 are RFC 6455 codes; 4000–4499 mean "reconnect";
+ * 4500–4999 mean "do not reconnect without changing something".
+ */
+export const CLOSE_CODES = {
+  NORMAL: { code: 1000, reconnect: false, description: 'Normal closure (the client asked to close).' },
+  GOING_AWAY: { code: 1001, reconnect: true, description: 'The server is shutting down; reconnect (to another instance).' },
+  UNSUPPORTED_DATA: { code: 1003, reconnect: false, description: 'A binary frame was sent; natter speaks JSON text frames only.' },
+  INVALID_PAYLOAD: { code: 1007, reconnect: false, description: 'A text frame was not valid UTF-8.' },
+  POLICY_VIOLATION: { code: 1008, reconnect: false, description: 'Authentication failed: missing, malformed, forged or expired token, or no auth frame in time.' },
+  MESSAGE_TOO_BIG: { code: 1009, reconnect: false, description: 'A frame was larger than 64 KiB.' },
+  INTERNAL_ERROR: { code: 1011, reconnect: true, description: 'The server hit an unexpected error on this connection.' },
+  HEARTBEAT_TIMEOUT: { code: 4001, reconnect: true, description: 'The server heard nothing (not even a pong) within the heartbeat timeout.' },
+} as const satisfies Record<string, { code: number; reconnect: boolean; description: string }>;
+
+export type CloseName = keyof typeof CLOSE_CODES;
