@@ -27,6 +27,12 @@ export interface IdGenerator {
 
 // ---- accounts ----------------------------------------------------------------------------------------------
 
+/** Opaque bearer secrets (refresh tokens): `create` gives the token and the hash to store; `hash` is deterministic. */
+export interface OpaqueTokens {
+  create(): { token: string; hash: string };
+  hash(token: string): string;
+}
+
 /** Slow password hashing (argon2id). `verify` never throws for a malformed hash: it answers false. */
 export interface PasswordHasher {
   hash(password: string): Promise<string>;

@@ -1,0 +1,102 @@
+/**
+ * The only reader of the environment. Values come from process.env, then an optional `.env` file (the
+ * environment wins). Every problem is collected and reported at once; the result is frozen.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseEnv } from 'node:util';
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl: string;
+  /** null: no secret configured (development only) — main.ts generates and keeps one under dataDir. */
+  jwtSecret: string | null;
+  jwtIssuer: string;
+  jwtAudience: string;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  maxBodyChars: number;
+  historyOnJoin: number;
+  authTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  heartbeatTimeoutMs: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Merges a `.env` file (if present) under the given environment. */
+export function readEnv(env: Env = process.env, file = resolve('.env')): Env {
+  if (!existsSync(file)) return { ...env };
+  const fromFile = parseEnv(readFileSync(file, 'utf8')) as Env;
+  return { ...fromFile, ...env };
+}
+
+export function loadConfig(env: Env = readEnv()): Config {
+  const problems: string[] = [];
+  const str = (name: string, fallback: string) => {
+    const v = env[name];
+    return v === undefined || v === '' ? fallback : v;
+  };
+  const int = (name: string, fallback: number, min: number, max: number) => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return n;
+  };
+  const oneOf = <T extends string>(name: string, fallback: T, allowed: readonly T[]): T => {
+    const v = str(name, fallback);
+    if (!allowed.includes(v as T)) problems.push(`${name} must be one of ${allowed.join(', ')} (got "${v}")`);
+    return v as T;
+  };
+
+  const nodeEnv = oneOf('NODE_ENV', 'development', ['development', 'production', 'test'] as const);
+  const dataDir = resolve(str('DATA_DIR', './data'));
+  const databaseUrl = str('DATABASE_URL', `sqlite:${join(dataDir, 'natter.db')}`);
+  if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(databaseUrl)) {
+    problems.push('DATABASE_URL must start with sqlite: or postgres:// (e.g. sqlite:./data/natter.db)');
+  }
+  const jwtSecret = env.JWT_SECRET === undefined || env.JWT_SECRET === '' ? null : env.JWT_SECRET;
+  if (jwtSecret !== null && Buffer.byteLength(jwtSecret) < 32) {
+    problems.push('JWT_SECRET must be at least 32 bytes (256 bits); generate one with: openssl rand -base64 48');
+  }
+  if (jwtSecret === null && nodeEnv === 'production') {
+    problems.push('JWT_SECRET is required when NODE_ENV=production');
+  }
+  const heartbeatIntervalMs = int('HEARTBEAT_INTERVAL_MS', 25_000, 1_000, 600_000);
+
+  const config: Config = {
+    env: nodeEnv,
+    host: str('HOST', '0.0.0.0'),
+    port: int('PORT', 8080, 0, 65_535),
+    dataDir,
+    databaseUrl,
+    jwtSecret,
+    jwtIssuer: str('JWT_ISSUER', 'natter'),
+    jwtAudience: str('JWT_AUDIENCE', 'natter'),
+    accessTokenTtlSeconds: int('ACCESS_TOKEN_TTL_SECONDS', 900, 30, 86_400),
+    refreshTokenTtlSeconds: int('REFRESH_TOKEN_TTL_SECONDS', 30 * 86_400, 60, 365 * 86_400),
+    maxBodyChars: int('MESSAGE_MAX_CHARS', 4_000, 1, 10_000),
+    historyOnJoin: int('HISTORY_ON_JOIN', 50, 0, 200),
+    authTimeoutMs: int('AUTH_TIMEOUT_MS', 10_000, 100, 60_000),
+    heartbeatIntervalMs,
+    heartbeatTimeoutMs: int('HEARTBEAT_TIMEOUT_MS', 10_000, 500, 600_000),
+    logLevel: oneOf('LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}

@@ -1,0 +1,135 @@
+/**
+ * Live chat use cases for connected sessions: join (with history or resume), leave, send, typing, who is here,
+ * and the clean-up when a connection ends for any reason.
+ */
+import type { JoinResult, SendResult, UserRef } from '../protocol/frames.js';
+import { ChatError } from './errors.js';
+import type { CoreDeps } from './deps.js';
+import type { Hub } from './hub.js';
+import type { RoomService } from './rooms.js';
+import type { SessionPort } from './session.js';
+import type { Subscription } from './subscription.js';
+import { asRoomId, type RoomId, type SessionId } from './types.js';
+import { checkBody } from './validate.js';
+import { isoTime, toUserRef } from './wire.js';
+
+type ChatDeps = Pick<CoreDeps, 'store' | 'broker' | 'presence' | 'clock' | 'limits' | 'log'>;
+
+interface LiveSession {
+  port: SessionPort;
+  rooms: Map<RoomId, Subscription>;
+}
+
+export interface Joined {
+  result: JoinResult;
+  /** Starts the replay and live delivery; call it right after the join reply has been written. */
+  start(): void;
+}
+
+export class ChatService {
+  private readonly sessions = new Map<SessionId, LiveSession>();
+
+  constructor(
+    private readonly deps: ChatDeps,
+    private readonly rooms: RoomService,
+    private readonly hub: Hub,
+  ) {}
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  connect(port: SessionPort): void {
+    this.sessions.set(port.id, { port, rooms: new Map() });
+  }
+
+  async join(sessionId: SessionId, roomRef: string, since?: number): Promise<Joined> {
+    const live = this.live(sessionId);
+    const { principal } = live.port;
+    const room = await this.rooms.requireReadable(principal, asRoomId(roomRef));
+    if (room.visibility === 'public' && !(await this.deps.store.isMember(room.id, principal.userId))) {
+      await this.deps.store.addMember(room.id, principal.userId, 'member', this.deps.clock.now());
+    }
+    const previous = live.rooms.get(room.id);
+    if (previous) this.hub.detach(previous);
+    const subscription = await this.hub.attach(room.id, live.port);
+    if (!this.sessions.has(sessionId)) {
+      this.hub.detach(subscription);
+      throw new ChatError('NOT_JOINED', 'connection closed during join');
+    }
+    live.rooms.set(room.id, subscription);
+    const head = await this.deps.store.head(room.id);
+    const from = since === undefined ? Math.max(0, head - this.deps.limits.historyOnJoin) : Math.min(since, head);
+    if (await this.deps.presence.add(room.id, principal, sessionId)) {
+      this.publishPresence(room.id, 'joined', toUserRef(principal));
+    }
+    const members = (await this.deps.presence.list(room.id)).map(toUserRef);
+    return { result: { room: room.id, head, from, members }, start: () => subscription.start(from) };
+  }
+
+  async leave(sessionId: SessionId, roomRef: string): Promise<void> {
+    const live = this.live(sessionId);
+    const subscription = live.rooms.get(asRoomId(roomRef));
+    if (!subscription) throw new ChatError('NOT_JOINED', 'not joined to this room');
+    live.rooms.delete(subscription.room);
+    await this.release(live.port, subscription);
+  }
+
+  async send(sessionId: SessionId, roomRef: string, body: string, clientMsgId: string): Promise<SendResult> {
+    const { port, subscription } = this.joined(sessionId, roomRef);
+    checkBody(body, this.deps.limits.maxBodyChars);
+    const { message, duplicate } = await this.rooms.post(subscription.room, port.principal, 'text', body, clientMsgId);
+    return { id: message.id, seq: message.seq, created_at: isoTime(message.createdAt), duplicate };
+  }
+
+  async typing(sessionId: SessionId, roomRef: string): Promise<void> {
+    const { port, subscription } = this.joined(sessionId, roomRef);
+    await this.deps.broker.publish(subscription.room, { kind: 'typing', room: subscription.room, user: toUserRef(port.principal) });
+  }
+
+  async who(sessionId: SessionId, roomRef: string): Promise<UserRef[]> {
+    const live = this.live(sessionId);
+    const room = await this.rooms.requireReadable(live.port.principal, asRoomId(roomRef));
+    return (await this.deps.presence.list(room.id)).map(toUserRef);
+  }
+
+  /** The connection is gone (closed, dropped, timed out): leave every room, announcing departures. */
+  async disconnect(sessionId: SessionId): Promise<void> {
+    const live = this.sessions.get(sessionId);
+    if (!live) return;
+    this.sessions.delete(sessionId);
+    const subscriptions = [...live.rooms.values()];
+    live.rooms.clear();
+    await Promise.all(subscriptions.map((s) => this.release(live.port, s)));
+  }
+
+  private async release(port: SessionPort, subscription: Subscription): Promise<void> {
+    this.hub.detach(subscription);
+    try {
+      if (await this.deps.presence.remove(subscription.room, port.principal.userId, port.id)) {
+        this.publishPresence(subscription.room, 'left', toUserRef(port.principal));
+      }
+    } catch (err) {
+      this.deps.log.warn({ err, room: subscription.room }, 'presence removal failed; the lease will expire');
+    }
+  }
+
+  private publishPresence(room: RoomId, event: 'joined' | 'left', user: UserRef): void {
+    this.deps.broker
+      .publish(room, { kind: 'presence', room, event, user })
+      .catch((err: unknown) => this.deps.log.warn({ err, room }, 'presence publish failed'));
+  }
+
+  private live(sessionId: SessionId): LiveSession {
+    const live = this.sessions.get(sessionId);
+    if (!live) throw new ChatError('UNAUTHENTICATED', 'session is not connected');
+    return live;
+  }
+
+  private joined(sessionId: SessionId, roomRef: string): { port: SessionPort; subscription: Subscription } {
+    const live = this.live(sessionId);
+    const subscription = live.rooms.get(asRoomId(roomRef));
+    if (!subscription) throw new ChatError('NOT_JOINED', 'join the room first');
+    return { port: live.port, subscription };
+  }
+}

@@ -1,0 +1,42 @@
+import type {
+  AccessTokens,
+  Broker,
+  Clock,
+  IdGenerator,
+  OpaqueTokens,
+  PasswordHasher,
+  Presence,
+  Store,
+} from './ports.js';
+
+/** Structured logger (pino-compatible). Secrets never go into `obj` or `msg`. */
+export interface Logger {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface Limits {
+  /** Max message body length in Unicode code points. */
+  maxBodyChars: number;
+  /** Messages a join without `since` replays. */
+  historyOnJoin: number;
+  /** Page size for catch-up reads from the store. */
+  catchUpPage: number;
+  refreshTokenTtlSeconds: number;
+}
+
+/** Everything the core needs, passed as one object from the composition root. */
+export interface CoreDeps {
+  store: Store;
+  broker: Broker;
+  presence: Presence;
+  clock: Clock;
+  ids: IdGenerator;
+  hasher: PasswordHasher;
+  accessTokens: AccessTokens;
+  opaqueTokens: OpaqueTokens;
+  limits: Limits;
+  log: Logger;
+}

@@ -1,0 +1,102 @@
+/** Use cases for rooms: create, list, add members, read history. Every message goes through `post`. */
+import { ChatError } from './errors.js';
+import type { CoreDeps } from './deps.js';
+import type { AppendResult, RoomSummary } from './ports.js';
+import {
+  asMessageId,
+  asRoomId,
+  type Message,
+  type Principal,
+  type Room,
+  type RoomId,
+  type Visibility,
+} from './types.js';
+import { checkRoomName } from './validate.js';
+import type { MessageType } from '../protocol/frames.js';
+
+type RoomDeps = Pick<CoreDeps, 'store' | 'broker' | 'clock' | 'ids' | 'log'>;
+
+export interface HistoryQuery {
+  before?: number;
+  after?: number;
+  limit: number;
+}
+
+export const HISTORY_MAX = 200;
+
+export class RoomService {
+  constructor(private readonly deps: RoomDeps) {}
+
+  /**
+   * The one message path: commit (seq assigned, idempotent) → publish to every instance. The caller acks after
+   * this resolves; the broker is a hint, the store is the record.
+   */
+  async post(room: RoomId, sender: Principal, type: MessageType, body: string, clientMsgId: string | null): Promise<AppendResult> {
+    const result = await this.deps.store.append({
+      id: asMessageId(this.deps.ids.next()),
+      roomId: room,
+      senderId: sender.userId,
+      senderName: sender.username,
+      type,
+      body,
+      clientMsgId,
+      createdAt: this.deps.clock.now(),
+    });
+    if (!result.duplicate) this.publish(result.message);
+    return result;
+  }
+
+  async create(owner: Principal, name: string, visibility: Visibility): Promise<Room> {
+    const room: Room = {
+      id: asRoomId(this.deps.ids.next()),
+      name: checkRoomName(name),
+      visibility,
+      ownerId: owner.userId,
+      createdAt: this.deps.clock.now(),
+    };
+    await this.deps.store.createRoom(room);
+    await this.post(room.id, owner, 'system', `${owner.username} created the room`, null);
+    return room;
+  }
+
+  list(user: Principal): Promise<RoomSummary[]> {
+    return this.deps.store.listRoomsVisibleTo(user.userId);
+  }
+
+  /** Only the owner adds members to a private room; adding to a public room is allowed to its owner too. */
+  async addMember(actor: Principal, roomId: RoomId, username: string): Promise<{ added: boolean; userId: string }> {
+    const room = await this.requireReadable(actor, roomId);
+    if (room.ownerId !== actor.userId) throw new ChatError('FORBIDDEN', 'only the room owner may add members');
+    const user = await this.deps.store.findUserByName(username);
+    if (!user) throw new ChatError('USER_NOT_FOUND', 'no such user');
+    const added = await this.deps.store.addMember(room.id, user.id, 'member', this.deps.clock.now());
+    if (added) await this.post(room.id, actor, 'system', `${actor.username} added ${user.username}`, null);
+    return { added, userId: user.id };
+  }
+
+  async history(reader: Principal, roomId: RoomId, query: HistoryQuery): Promise<Message[]> {
+    const room = await this.requireReadable(reader, roomId);
+    const limit = Math.min(Math.max(query.limit, 1), HISTORY_MAX);
+    if (query.before !== undefined && query.after !== undefined) {
+      throw new ChatError('VALIDATION_FAILED', 'give either before or after, not both');
+    }
+    if (query.after !== undefined) return this.deps.store.readAfter(room.id, query.after, limit);
+    return this.deps.store.readBefore(room.id, query.before ?? Number.MAX_SAFE_INTEGER, limit);
+  }
+
+  /** A private room a user is not a member of answers ROOM_NOT_FOUND, so its existence does not leak. */
+  async requireReadable(user: Principal, roomId: RoomId): Promise<Room> {
+    const room = await this.deps.store.getRoom(roomId);
+    if (!room) throw new ChatError('ROOM_NOT_FOUND', 'no such room');
+    if (room.visibility === 'private' && !(await this.deps.store.isMember(room.id, user.userId))) {
+      throw new ChatError('ROOM_NOT_FOUND', 'no such room');
+    }
+    return room;
+  }
+
+  private publish(message: Message): void {
+    this.deps.broker
+      .publish(message.roomId, { kind: 'message', room: message.roomId, message })
+      .catch((err: unknown) => this.deps.log.warn({ err, room: message.roomId, seq: message.seq }, 'publish failed; store heals'));
+  }
+}

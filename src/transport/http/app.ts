@@ -1,0 +1,57 @@
+/** buildApp(deps): the HTTP API, docs and the WebSocket endpoint on one Fastify instance. Never listens. */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { AccountService } from '../../core/accounts.js';
+import type { ChatService } from '../../core/chat.js';
+import type { AccessTokens, Store } from '../../core/ports.js';
+import type { RoomService } from '../../core/rooms.js';
+import type { Principal } from '../../core/types.js';
+import { installErrorHandling } from './errors.js';
+import { authRoutes } from './routes/auth.js';
+import { roomRoutes } from './routes/rooms.js';
+import { healthRoutes } from './routes/health.js';
+import { attachWebSocket, type WsOptions } from '../ws/gateway.js';
+
+export interface AppDeps {
+  accounts: AccountService;
+  rooms: RoomService;
+  chat: ChatService;
+  accessTokens: AccessTokens;
+  store: Store;
+  logger: FastifyBaseLogger;
+  ws: WsOptions;
+  version: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: 64 * 1024,
+    disableRequestLogging: false,
+    requestIdHeader: false,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  app.decorateRequest('principal', null);
+  installErrorHandling(app);
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'natter', description: 'Self-hosted real-time chat server. WebSocket protocol: docs/protocol.md', version: deps.version },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  await app.register(healthRoutes, { store: deps.store, version: deps.version });
+  await app.register(authRoutes, { prefix: '/api', accounts: deps.accounts, accessTokens: deps.accessTokens });
+  await app.register(roomRoutes, { prefix: '/api', rooms: deps.rooms, accessTokens: deps.accessTokens });
+  attachWebSocket(app, { chat: deps.chat, accessTokens: deps.accessTokens, options: deps.ws });
+  return app;
+}

@@ -1,0 +1,48 @@
+/** The HTTP edge of the error catalogue: ChatError codes -> status codes, and the one error handler. */
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { isChatError } from '../../core/errors.js';
+import { ERROR_CODES, type ErrorBody, type ErrorCode } from '../../protocol/errors.js';
+
+export const HTTP_STATUS: Record<ErrorCode, number> = {
+  VALIDATION_FAILED: 400,
+  MALFORMED_FRAME: 400,
+  UNKNOWN_COMMAND: 400,
+  UNAUTHENTICATED: 401,
+  TOKEN_INVALID: 401,
+  INVALID_CREDENTIALS: 401,
+  USERNAME_TAKEN: 409,
+  WEAK_PASSWORD: 400,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  ROOM_NOT_FOUND: 404,
+  ROOM_NAME_TAKEN: 409,
+  USER_NOT_FOUND: 404,
+  NOT_JOINED: 409,
+  ALREADY_AUTHENTICATED: 400,
+  UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
+export const errorBody = (code: ErrorCode, message: string): { error: ErrorBody } => ({
+  error: { code, message, temporary: ERROR_CODES[code].temporary },
+});
+
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send(errorBody('NOT_FOUND', `no route ${request.method} ${request.routeOptions.url ?? 'here'}`));
+  });
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (isChatError(error)) {
+      return reply.status(HTTP_STATUS[error.code]).send(errorBody(error.code, error.message));
+    }
+    if (error.validation) {
+      return reply.status(400).send(errorBody('VALIDATION_FAILED', error.message));
+    }
+    if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+      // Fastify's own client errors: bad JSON, body too large, wrong content type.
+      return reply.status(error.statusCode).send(errorBody('VALIDATION_FAILED', error.message));
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return reply.status(500).send(errorBody('INTERNAL', `internal error (request ${request.id})`));
+  });
+}

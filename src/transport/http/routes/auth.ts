@@ -1,0 +1,76 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { AccountService, Session } from '../../../core/accounts.js';
+import type { AccessTokens } from '../../../core/ports.js';
+import { toWireUser } from '../../../core/wire.js';
+import { principalOf, requireUser } from '../auth-hook.js';
+import { Credentials, RefreshBody, TokenPair, UserView, errors } from '../schemas.js';
+import type { Static } from 'typebox';
+
+interface Options {
+  accounts: AccountService;
+  accessTokens: AccessTokens;
+}
+
+const tokenPair = (s: Session, now = Date.now()) => ({
+  token_type: 'Bearer' as const,
+  access_token: s.accessToken,
+  expires_in: Math.max(0, Math.round((s.accessTokenExpiresAt - now) / 1000)),
+  refresh_token: s.refreshToken,
+  refresh_expires_in: Math.max(0, Math.round((s.refreshTokenExpiresAt - now) / 1000)),
+  user: toWireUser(s.user),
+});
+
+export const authRoutes: FastifyPluginAsync<Options> = async (app, { accounts, accessTokens }) => {
+  app.post<{ Body: Static<typeof Credentials> }>(
+    '/auth/register',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Create an account (and log in)',
+        body: Credentials,
+        response: { 201: TokenPair, ...errors(400, 409) },
+      },
+    },
+    async (request, reply) => {
+      const session = await accounts.register(request.body.username, request.body.password);
+      return reply.status(201).send(tokenPair(session));
+    },
+  );
+
+  app.post<{ Body: Static<typeof Credentials> }>(
+    '/auth/login',
+    { schema: { tags: ['auth'], summary: 'Log in', body: Credentials, response: { 200: TokenPair, ...errors(400, 401) } } },
+    async (request) => tokenPair(await accounts.login(request.body.username, request.body.password)),
+  );
+
+  app.post<{ Body: Static<typeof RefreshBody> }>(
+    '/auth/refresh',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Rotate a refresh token for a new pair (a reused one revokes the whole session)',
+        body: RefreshBody,
+        response: { 200: TokenPair, ...errors(400, 401) },
+      },
+    },
+    async (request) => tokenPair(await accounts.refresh(request.body.refresh_token)),
+  );
+
+  app.post<{ Body: Static<typeof RefreshBody> }>(
+    '/auth/logout',
+    { schema: { tags: ['auth'], summary: 'Revoke the refresh token and its session', body: RefreshBody, response: { 204: { type: 'null' }, ...errors(400) } } },
+    async (request, reply) => {
+      await accounts.logout(request.body.refresh_token);
+      return reply.status(204).send();
+    },
+  );
+
+  app.get(
+    '/me',
+    {
+      preHandler: requireUser(accessTokens),
+      schema: { tags: ['auth'], summary: 'The current user', security: [{ bearer: [] }], response: { 200: UserView, ...errors(401) } },
+    },
+    async (request) => toWireUser(await accounts.me(principalOf(request).userId)),
+  );
+};
