@@ -46,8 +46,6 @@ export const CLOSE_CODES = {
   INVALID_PAYLOAD: { code: 1007, reconnect: false, description: 'A text frame was not valid UTF-8.' },
   POLICY_VIOLATION: { code: 1008, reconnect: false, description: 'Authentication failed: missing, malformed, forged or expired token, or no auth frame in time.' },
   MESSAGE_TOO_BIG: { code: 1009, reconnect: false, description: 'A frame was larger than 64 KiB.' },
-  INTERNAL_ERROR: { code: 1011, reconnect: true, description: 'The server hit an unexpected error on this connection.' },
-  HEARTBEAT_TIMEOUT: { code: 4001, reconnect: true, description: 'The server heard nothing (not even a pong) within the heartbeat timeout.' },
 } as const satisfies Record<string, { code: number; reconnect: boolean; description: string }>;
 
 export type CloseName = keyof typeof CLOSE_CODES;
