@@ -34,7 +34,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger,
     bodyLimit: 64 * 1024,
-    disableRequestLogging: false,
     requestIdHeader: false,
     routerOptions: { ignoreTrailingSlash: true },
   });
