@@ -23,6 +23,13 @@ export interface Config {
   authTimeoutMs: number;
   heartbeatIntervalMs: number;
   heartbeatTimeoutMs: number;
+  /** null: the in-process broker and presence (one instance). */
+  redisUrl: string | null;
+  redisCluster: boolean;
+  redisPrefix: string;
+  instanceId: string | null;
+  presenceLeaseMs: number;
+  maintenanceIntervalMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -78,6 +85,10 @@ export function loadConfig(env: Env = readEnv()): Config {
     problems.push('JWT_SECRET is required when NODE_ENV=production');
   }
   const heartbeatIntervalMs = int('HEARTBEAT_INTERVAL_MS', 25_000, 1_000, 600_000);
+  if (env.REDIS_URL && !env.REDIS_URL.split(',').every((u) => /^rediss?:\/\//.test(u.trim()))) {
+    problems.push('REDIS_URL must be redis://host:port (for a cluster: comma-separated seed nodes with REDIS_CLUSTER=true)');
+  }
+  if (env.REDIS_CLUSTER === 'true' && !env.REDIS_URL) problems.push('REDIS_CLUSTER=true needs REDIS_URL');
 
   const config: Config = {
     env: nodeEnv,
@@ -95,6 +106,12 @@ export function loadConfig(env: Env = readEnv()): Config {
     authTimeoutMs: int('AUTH_TIMEOUT_MS', 10_000, 100, 60_000),
     heartbeatIntervalMs,
     heartbeatTimeoutMs: int('HEARTBEAT_TIMEOUT_MS', 10_000, 500, 600_000),
+    redisUrl: env.REDIS_URL ? env.REDIS_URL : null,
+    redisCluster: oneOf('REDIS_CLUSTER', 'false', ['true', 'false'] as const) === 'true',
+    redisPrefix: str('REDIS_PREFIX', 'natter:'),
+    instanceId: env.INSTANCE_ID ? env.INSTANCE_ID : null,
+    presenceLeaseMs: int('PRESENCE_LEASE_MS', 15_000, 1_000, 300_000),
+    maintenanceIntervalMs: int('MAINTENANCE_INTERVAL_MS', 1_000, 100, 60_000),
     logLevel: oneOf('LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -20,11 +20,16 @@ import { JwtAccessTokens } from './adapters/auth/jwt-access-tokens.js';
 import { MemoryBroker } from './adapters/memory/memory-broker.js';
 import { MemoryPresence } from './adapters/memory/memory-presence.js';
 import { openSqlStore } from './adapters/sql/sql-database.js';
+import { connectRedis } from './adapters/redis/redis-connection.js';
+import { RedisBroker } from './adapters/redis/redis-broker.js';
+import { RedisPresence } from './adapters/redis/redis-presence.js';
 import { buildApp } from './transport/http/app.js';
 
 export interface Natter {
   app: FastifyInstance;
   store: Store;
+  broker: Broker;
+  instanceId: string;
   chat: ChatService;
   hub: Hub;
   /** Stops accepting, closes sockets (1001), then the broker, presence and database. Idempotent. */
@@ -63,9 +68,9 @@ export async function createNatter(config: Config, overrides: NatterOverrides = 
   const logger = overrides.logger ?? createLogger(config);
   const log: Logger = logger;
   const clock = { now: () => Date.now() };
+  const instanceId = config.instanceId ?? randomBytes(6).toString('base64url');
   const store = await openSqlStore({ url: config.databaseUrl, log });
-  const broker = overrides.broker ?? new MemoryBroker();
-  const presence = overrides.presence ?? new MemoryPresence();
+  const { broker, presence, closeFanOut } = await pickFanOut(config, overrides, log, instanceId);
   const deps: CoreDeps = {
     store,
     broker,
@@ -93,6 +98,8 @@ export async function createNatter(config: Config, overrides: NatterOverrides = 
   broker.onEnvelope((envelope) => hub.dispatch(envelope));
   const rooms = new RoomService(deps);
   const chat = new ChatService(deps, rooms, hub);
+  const maintenance = startMaintenance(chat, config.maintenanceIntervalMs, log);
+  broker.onRestored(() => maintenance.runNow());
   const accounts = new AccountService(deps);
   const app = await buildApp({
     accounts,
@@ -100,6 +107,7 @@ export async function createNatter(config: Config, overrides: NatterOverrides = 
     chat,
     accessTokens: deps.accessTokens,
     store,
+    broker,
     logger,
     version: VERSION,
     ws: { authTimeoutMs: config.authTimeoutMs, heartbeatIntervalMs: config.heartbeatIntervalMs, heartbeatTimeoutMs: config.heartbeatTimeoutMs },
@@ -109,9 +117,43 @@ export async function createNatter(config: Config, overrides: NatterOverrides = 
   const close = () =>
     (closing ??= (async () => {
       await app.close();
-      await broker.close();
-      await presence.close();
+      maintenance.stop();
+      await closeFanOut();
       await store.close();
     })());
-  return { app, store, chat, hub, close };
+  return { app, store, chat, hub, broker, instanceId, close };
+}
+
+/** The in-process broker and presence by default; Redis (single server or cluster) when REDIS_URL is set. */
+async function pickFanOut(config: Config, overrides: NatterOverrides, log: Logger, instanceId: string) {
+  if (overrides.broker || overrides.presence || config.redisUrl === null) {
+    const broker = overrides.broker ?? new MemoryBroker();
+    const presence = overrides.presence ?? new MemoryPresence();
+    return { broker, presence, closeFanOut: async () => void (await Promise.all([broker.close(), presence.close()])) };
+  }
+  const redis = await connectRedis({ url: config.redisUrl, cluster: config.redisCluster, log });
+  const broker = await RedisBroker.start(redis, config.redisPrefix, log, instanceId);
+  const presence = new RedisPresence(redis, { prefix: config.redisPrefix, instanceId, leaseMs: config.presenceLeaseMs, log });
+  return {
+    broker,
+    presence,
+    closeFanOut: async () => {
+      await presence.close();
+      await broker.close(); // quits the shared connections
+    },
+  };
+}
+
+/** Runs chat.maintain() every `intervalMs`, never two at once; `runNow` for when the broker comes back. */
+function startMaintenance(chat: ChatService, intervalMs: number, log: Logger) {
+  let running: Promise<void> | undefined;
+  const run = () => {
+    running ??= chat
+      .maintain()
+      .catch((err: unknown) => log.error({ err }, 'maintenance failed'))
+      .finally(() => (running = undefined));
+  };
+  const timer = setInterval(run, intervalMs);
+  timer.unref();
+  return { runNow: run, stop: () => clearInterval(timer) };
 }

@@ -103,6 +103,28 @@ export class ChatService {
     await Promise.all(subscriptions.map((s) => this.release(live.port, s)));
   }
 
+  /**
+   * Periodic upkeep (every second or so, and when the broker comes back): feeds behind the store catch up, so a
+   * message the broker lost reaches everyone even if the room goes quiet; sessions of dead instances whose
+   * presence lease ran out are announced as departures.
+   */
+  async maintain(): Promise<void> {
+    const rooms = this.hub.roomIds();
+    if (rooms.length === 0) return;
+    const [heads, expired] = await Promise.all([
+      this.deps.store.heads(rooms).catch((err: unknown) => {
+        this.deps.log.warn({ err }, 'head check failed');
+        return new Map<RoomId, number>();
+      }),
+      this.deps.presence.expire(rooms).catch((err: unknown) => {
+        this.deps.log.warn({ err }, 'presence expiry failed');
+        return [];
+      }),
+    ]);
+    this.hub.syncHeads(heads);
+    for (const { room, user } of expired) this.publishPresence(room, 'left', toUserRef(user));
+  }
+
   private async release(port: SessionPort, subscription: Subscription): Promise<void> {
     this.hub.detach(subscription);
     try {

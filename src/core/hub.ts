@@ -26,6 +26,16 @@ export class Hub {
     return this.feeds.size;
   }
 
+  /** The rooms this instance holds a broker subscription for. */
+  roomIds(): RoomId[] {
+    return [...this.feeds.keys()];
+  }
+
+  /** Lets every feed that is behind its room's stored head catch up (see RoomFeed.syncTo). */
+  syncHeads(heads: Map<RoomId, number>): void {
+    for (const [room, head] of heads) this.feeds.get(room)?.feed.syncTo(head);
+  }
+
   /**
    * Subscribes a session to a room. The subscription buffers live messages until `start` is called on it;
    * resolves once the broker subscription is confirmed, so nothing published from then on can be missed.

@@ -136,6 +136,8 @@ export interface MessageStore {
   readBefore(roomId: RoomId, before: number, limit: number): Promise<Message[]>;
   /** The room's last committed seq; 0 for a room without messages (or an unknown room). */
   head(roomId: RoomId): Promise<number>;
+  /** The last committed seq of each given room, in one round trip (unknown rooms are absent). */
+  heads(roomIds: RoomId[]): Promise<Map<RoomId, number>>;
 }
 
 export interface Store extends UserStore, RefreshTokenStore, RoomStore, MessageStore {
@@ -163,6 +165,10 @@ export interface Broker {
   unsubscribe(room: RoomId): Promise<void>;
   /** The one receive handler of this instance, set once by the composition root. */
   onEnvelope(handler: (envelope: Envelope) => void): void;
+  /** Called after the broker lost and regained its subscriptions: envelopes may have been lost meanwhile. */
+  onRestored(handler: () => void): void;
+  /** Resolves when a round trip through the broker completes within `timeoutMs` (readiness); rejects otherwise. */
+  probe(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -176,5 +182,10 @@ export interface Presence {
   /** Answers true when this was the user's last session in the room (the user just left). */
   remove(room: RoomId, user: UserId, session: SessionId): Promise<boolean>;
   list(room: RoomId): Promise<Principal[]>;
+  /**
+   * Removes sessions whose lease ran out (their instance died) in the given rooms, and answers the users who
+   * thereby left — each departure answered to exactly one caller across all instances.
+   */
+  expire(rooms: RoomId[]): Promise<Array<{ room: RoomId; user: Principal }>>;
   close(): Promise<void>;
 }

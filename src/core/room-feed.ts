@@ -13,6 +13,8 @@ import { toWireMessage } from './wire.js';
 export class RoomFeed {
   readonly subscriptions = new Map<SessionId, Subscription>();
   private head = 0;
+  /** The highest seq the store is known to have: the feed reads up to it even if the broker never brings it. */
+  private target = 0;
   private queue: Message[] = [];
   /** True until the head is known, and while healing a gap: arrivals wait in `queue`. */
   private held = true;
@@ -27,6 +29,7 @@ export class RoomFeed {
   /** Called once the broker subscription is confirmed: messages up to the store's head are not the feed's to send. */
   open(head: number): void {
     this.head = head;
+    this.target = Math.max(this.target, head);
     void this.release();
   }
 
@@ -59,28 +62,47 @@ export class RoomFeed {
     for (const sub of this.subscriptions.values()) sub.deliver(message, frame);
   }
 
-  /** Delivers queued messages in seq order, filling any gap in front of them from the store. */
+  /**
+   * The store says the room has reached `storeHead` (a periodic check, or the broker came back): if the feed
+   * is behind — the broker lost the room's latest messages and nothing has been sent since — read them now.
+   */
+  syncTo(storeHead: number): void {
+    if (storeHead <= this.target) return;
+    this.target = storeHead;
+    if (!this.held && storeHead > this.head) {
+      this.held = true;
+      void this.release();
+    }
+  }
+
+  /** Delivers queued messages in seq order, first reading from the store whatever is missing in front of them. */
   private async release(): Promise<void> {
-    while (this.queue.length > 0) {
+    for (;;) {
       this.queue.sort((a, b) => a.seq - b.seq);
-      const next = this.queue[0]!;
-      if (next.seq > this.head + 1) {
-        try {
-          const missing = await this.store.readAfter(this.room, this.head, Math.min(this.pageSize, next.seq - this.head - 1));
-          if (missing.length === 0) {
-            this.log.error({ room: this.room, from: this.head, to: next.seq }, 'gap not in store; skipped');
-            this.head = next.seq - 1;
-          }
-          for (const message of missing) if (message.seq > this.head) this.fanOut(message);
-        } catch (err) {
-          this.log.warn({ err, room: this.room }, 'gap fill failed; sessions will catch up from the store');
-          this.head = next.seq - 1;
-        }
+      const next = this.queue[0];
+      const missingUpTo = next ? next.seq - 1 : this.target;
+      if (missingUpTo > this.head) {
+        await this.fill(missingUpTo, next);
         continue;
       }
+      if (!next) break;
       this.queue.shift();
       if (next.seq === this.head + 1) this.fanOut(next);
     }
     this.held = false;
+  }
+
+  private async fill(upTo: number, next: Message | undefined): Promise<void> {
+    try {
+      const missing = await this.store.readAfter(this.room, this.head, Math.min(this.pageSize, upTo - this.head));
+      for (const message of missing) if (message.seq > this.head) this.fanOut(message);
+      if (missing.length > 0) return;
+      this.log.error({ room: this.room, from: this.head, to: upTo }, 'seqs missing from the store; skipped');
+    } catch (err) {
+      this.log.warn({ err, room: this.room }, 'gap fill failed; sessions catch up from the store themselves');
+    }
+    // Give up on this range: sessions that need it read it themselves (their cursor sees the jump).
+    if (next) this.head = Math.max(this.head, next.seq - 1);
+    this.target = this.head;
   }
 }

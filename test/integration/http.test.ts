@@ -159,10 +159,13 @@ describe('rooms', () => {
 
 describe('service endpoints', () => {
   it('serves /healthz, OpenAPI at /docs/json and Swagger UI at /docs', async () => {
-    expect((await get('/healthz')).json()).toMatchObject({ status: 'ok', database: true });
+    expect((await get('/healthz')).json()).toMatchObject({ status: 'ok' });
+    const ready = await get('/readyz');
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toEqual({ status: 'ready', database: true, broker: true });
     const spec = (await get('/docs/json')).json();
     expect(spec.openapi).toMatch(/^3\./);
-    for (const path of ['/api/auth/register', '/api/auth/login', '/api/auth/refresh', '/api/auth/logout', '/api/me', '/api/rooms', '/api/rooms/{room}/members', '/api/rooms/{room}/messages', '/healthz']) {
+    for (const path of ['/api/auth/register', '/api/auth/login', '/api/auth/refresh', '/api/auth/logout', '/api/me', '/api/rooms', '/api/rooms/{room}/members', '/api/rooms/{room}/messages', '/healthz', '/readyz']) {
       expect(spec.paths, path).toHaveProperty([path]);
     }
     const ui = await app.inject({ method: 'GET', url: '/docs/' });

@@ -34,6 +34,13 @@ export class MemoryBroker implements Broker {
     this.handler = handler;
   }
 
+  /** The in-process broker never loses its subscriptions. */
+  onRestored(_handler: () => void): void {}
+
+  async probe(_timeoutMs: number): Promise<void> {
+    if (this.closed) throw new Error('broker closed');
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.queue = [];

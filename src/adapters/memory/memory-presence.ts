@@ -36,6 +36,11 @@ export class MemoryPresence implements Presence {
     return [...(this.rooms.get(room)?.values() ?? [])].map((e) => e.principal);
   }
 
+  /** Sessions here live exactly as long as their connection in this process: nothing ever expires. */
+  async expire(_rooms: RoomId[]): Promise<Array<{ room: RoomId; user: Principal }>> {
+    return [];
+  }
+
   /** Rooms with at least one present user (for tests and metrics: empty when everyone has left). */
   size(): number {
     return this.rooms.size;

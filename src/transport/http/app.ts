@@ -4,7 +4,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { AccountService } from '../../core/accounts.js';
 import type { ChatService } from '../../core/chat.js';
-import type { AccessTokens, Store } from '../../core/ports.js';
+import type { AccessTokens, Broker, Store } from '../../core/ports.js';
 import type { RoomService } from '../../core/rooms.js';
 import type { Principal } from '../../core/types.js';
 import { installErrorHandling } from './errors.js';
@@ -19,6 +19,7 @@ export interface AppDeps {
   chat: ChatService;
   accessTokens: AccessTokens;
   store: Store;
+  broker: Broker;
   logger: FastifyBaseLogger;
   ws: WsOptions;
   version: string;
@@ -48,7 +49,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  await app.register(healthRoutes, { store: deps.store, version: deps.version });
+  await app.register(healthRoutes, { store: deps.store, broker: deps.broker, version: deps.version });
   await app.register(authRoutes, { prefix: '/api', accounts: deps.accounts, accessTokens: deps.accessTokens });
   await app.register(roomRoutes, { prefix: '/api', rooms: deps.rooms, accessTokens: deps.accessTokens });
   attachWebSocket(app, { chat: deps.chat, accessTokens: deps.accessTokens, options: deps.ws });

@@ -14,9 +14,9 @@ interface Options {
 const tokenPair = (s: Session, now = Date.now()) => ({
   token_type: 'Bearer' as const,
   access_token: s.accessToken,
-  expires_in: Math.max(0, Math.round((s.accessTokenExpiresAt - now) / 1000)),
+  expires_in: Math.max(0, Math.ceil((s.accessTokenExpiresAt - now) / 1000)),
   refresh_token: s.refreshToken,
-  refresh_expires_in: Math.max(0, Math.round((s.refreshTokenExpiresAt - now) / 1000)),
+  refresh_expires_in: Math.max(0, Math.ceil((s.refreshTokenExpiresAt - now) / 1000)),
   user: toWireUser(s.user),
 });
 
