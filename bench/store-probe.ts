@@ -1,0 +1,154 @@
+/**
+ * Store throughput probe (not a test): appends through SqlStore on a SQLite file and on PostgreSQL.
+ *   1. closed loop: N appends over R rooms with W in flight → msgs/s and append latency p50/p99;
+ *   2. open loop at half that rate for a few seconds → latency from the intended send time, p50/p99.
+ *
+ *   npx tsx bench/store-probe.ts            (env: PROBE_MESSAGES=50000 PROBE_WINDOW=1000 PROBE_ROOMS=100
+ *                                             PROBE_OPEN_SECONDS=5 PROBE_TARGETS=sqlite,postgres
+ *                                             TEST_DATABASE_URL=postgres://…/postgres)
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import { openSqlStore, type SqlStore } from '../src/adapters/sql/sql-database.js';
+import type { AppendInput } from '../src/core/ports.js';
+import { asMessageId, asRoomId, asUserId, type RoomId, type UserId } from '../src/core/types.js';
+
+const MESSAGES = Number(process.env.PROBE_MESSAGES ?? 50_000);
+const WINDOW = Number(process.env.PROBE_WINDOW ?? 1_000);
+const ROOMS = Number(process.env.PROBE_ROOMS ?? 100);
+const OPEN_SECONDS = Number(process.env.PROBE_OPEN_SECONDS ?? 5);
+const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const TARGETS = (process.env.PROBE_TARGETS ?? 'sqlite,postgres').split(',');
+const BODY = 'The quick brown fox jumps over the lazy dog; a message of about a hundred bytes, like chat. 🦊';
+
+interface Fixture {
+  rooms: RoomId[];
+  senders: Array<{ id: UserId; name: string }>;
+}
+
+async function seed(store: SqlStore): Promise<Fixture> {
+  const senders = Array.from({ length: 10 }, (_, i) => ({ id: asUserId(`probe-u${i}`), name: `prober${i}` }));
+  for (const s of senders) await store.createUser({ id: s.id, username: s.name, passwordHash: 'x', createdAt: Date.now() });
+  const rooms = Array.from({ length: ROOMS }, (_, i) => asRoomId(`probe-r${i}`));
+  for (const [i, id] of rooms.entries()) {
+    await store.createRoom({ id, name: `probe room ${i}`, visibility: 'public', ownerId: senders[0]!.id, createdAt: Date.now() });
+  }
+  return { rooms, senders };
+}
+
+let sequence = 0;
+function nextInput(fixture: Fixture): AppendInput {
+  const n = sequence++;
+  const sender = fixture.senders[n % fixture.senders.length]!;
+  return {
+    id: asMessageId(`m${n}-${randomBytes(4).toString('hex')}`),
+    roomId: fixture.rooms[n % fixture.rooms.length]!,
+    senderId: sender.id,
+    senderName: sender.name,
+    type: 'text',
+    body: BODY,
+    clientMsgId: `c${n}`,
+    createdAt: Date.now(),
+  };
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
+const ms = (v: number) => `${v.toFixed(2)} ms`;
+
+async function closedLoop(store: SqlStore, fixture: Fixture) {
+  const latencies: number[] = [];
+  let issued = 0;
+  const worker = async () => {
+    while (issued < MESSAGES) {
+      issued++;
+      const t0 = performance.now();
+      await store.append(nextInput(fixture));
+      latencies.push(performance.now() - t0);
+    }
+  };
+  const start = performance.now();
+  await Promise.all(Array.from({ length: WINDOW }, worker));
+  const seconds = (performance.now() - start) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { rate: MESSAGES / seconds, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) };
+}
+
+/** Offers `rate` appends/s for OPEN_SECONDS; latency counts from each append's intended send time. */
+async function openLoop(store: SqlStore, fixture: Fixture, rate: number) {
+  const total = Math.floor(rate * OPEN_SECONDS);
+  const latencies: number[] = [];
+  const inFlight: Array<Promise<void>> = [];
+  const start = performance.now();
+  let sent = 0;
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate));
+    for (; sent < due; sent++) {
+      const intended = start + (sent / rate) * 1000;
+      inFlight.push(store.append(nextInput(fixture)).then(() => void latencies.push(performance.now() - intended)));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  await Promise.all(inFlight);
+  latencies.sort((a, b) => a - b);
+  return { rate, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) };
+}
+
+async function probe(label: string, url: string): Promise<void> {
+  const store = await openSqlStore({ url, log: { warn: (o, m) => console.warn(m, o), error: (o, m) => console.error(m, o) } });
+  try {
+    const fixture = await seed(store);
+    const closed = await closedLoop(store, fixture);
+    console.log(
+      `${label.padEnd(10)} closed loop (${MESSAGES} msgs, ${WINDOW} in flight, ${ROOMS} rooms): ` +
+        `${Math.round(closed.rate).toLocaleString('en')} msgs/s, p50 ${ms(closed.p50)}, p99 ${ms(closed.p99)}`,
+    );
+    const open = await openLoop(store, fixture, Math.round(closed.rate / 2));
+    console.log(
+      `${label.padEnd(10)} open loop at ${open.rate.toLocaleString('en')} msgs/s (half) for ${OPEN_SECONDS} s: ` +
+        `p50 ${ms(open.p50)}, p99 ${ms(open.p99)}`,
+    );
+    let total = 0;
+    for (const room of fixture.rooms) total += await store.head(room);
+    if (total !== sequence) throw new Error(`expected ${sequence} stored messages, heads add up to ${total}`);
+  } finally {
+    await store.close();
+  }
+}
+
+if (TARGETS.includes('sqlite')) {
+  const dir = mkdtempSync(join(tmpdir(), 'natter-probe-'));
+  try {
+    sequence = 0;
+    await probe('SQLite', `sqlite:${join(dir, 'probe.db')}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (TARGETS.includes('postgres')) await probePostgres();
+
+async function probePostgres(): Promise<void> {
+  const admin = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 3_000 });
+  const database = `natter_probe_${randomBytes(4).toString('hex')}`;
+  try {
+    await admin.connect();
+    await admin.query(`create database "${database}"`);
+  } catch (error) {
+    console.warn(`PostgreSQL skipped: ${(error as Error).message}`);
+    await admin.end().catch(() => undefined);
+    return;
+  }
+  try {
+    const url = new URL(ADMIN_URL);
+    url.pathname = `/${database}`;
+    sequence = 0;
+    await probe('PostgreSQL', url.toString());
+  } finally {
+    await admin.query(`drop database if exists "${database}" with (force)`);
+    await admin.end();
+  }
+}

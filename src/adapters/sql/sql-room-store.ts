@@ -1,0 +1,121 @@
+/**
+ * Rooms and memberships in SQL. Room names are unique by their lowercased key; a room and its owner's
+ * membership are created in one transaction.
+ */
+import { sql, type Kysely, type Selectable } from 'kysely';
+import { ChatError } from '../../core/errors.js';
+import type { RoomSummary } from '../../core/ports.js';
+import { asRoomId, asUserId, type MemberRole, type Room, type RoomId, type UserId } from '../../core/types.js';
+import { nameKey } from '../shared/store-rules.js';
+import { CONSTRAINTS, type RoomsTable } from './schema.js';
+import type { SqlDatabase } from './sql-connection.js';
+import { guard, isForeignKeyViolation, isUniqueViolation } from './sql-errors.js';
+
+export class SqlRoomStore {
+  readonly #database: SqlDatabase;
+
+  constructor(database: SqlDatabase) {
+    this.#database = database;
+  }
+
+  get #db() {
+    return this.#database.db;
+  }
+
+  createRoom(room: Room): Promise<void> {
+    return guard(async () => {
+      try {
+        await this.#database.writeTransaction(async (trx) => {
+          await trx
+            .insertInto('rooms')
+            .values({
+              id: room.id,
+              name: room.name,
+              name_key: nameKey(room.name),
+              visibility: room.visibility,
+              owner_id: room.ownerId,
+              created_at: room.createdAt,
+            })
+            .execute();
+          await trx
+            .insertInto('room_members')
+            .values({ room_id: room.id, user_id: room.ownerId, role: 'owner', created_at: room.createdAt })
+            .execute();
+        });
+      } catch (error) {
+        if (isUniqueViolation(error, CONSTRAINTS.roomNameKey)) {
+          throw new ChatError('ROOM_NAME_TAKEN', 'This room name is taken.', { cause: error });
+        }
+        if (isForeignKeyViolation(error)) {
+          throw new ChatError('USER_NOT_FOUND', 'The owner does not exist.', { cause: error });
+        }
+        throw error;
+      }
+    });
+  }
+
+  getRoom(id: RoomId): Promise<Room | undefined> {
+    return guard(async () => {
+      const row = await this.#db
+        .selectFrom('rooms')
+        .select(['id', 'name', 'visibility', 'owner_id', 'created_at'])
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return row && toRoom(row);
+    });
+  }
+
+  listRoomsVisibleTo(userId: UserId): Promise<RoomSummary[]> {
+    return guard(async () => {
+      // Code-point order of the key on both dialects (PostgreSQL's default collation may be a locale's).
+      const byNameKey = this.#database.dialect === 'postgres' ? sql`r.name_key collate "C"` : sql`r.name_key`;
+      const rows = await this.#db
+        .selectFrom('rooms as r')
+        .leftJoin('room_members as m', (join) => join.onRef('m.room_id', '=', 'r.id').on('m.user_id', '=', userId))
+        .select(['r.id', 'r.name', 'r.visibility', 'r.owner_id', 'r.created_at', 'r.last_seq', 'm.user_id as member_id'])
+        .where((eb) => eb.or([eb('r.visibility', '=', 'public'), eb('m.user_id', 'is not', null)]))
+        .orderBy(byNameKey)
+        .execute();
+      return rows.map((row) => ({ ...toRoom(row), member: row.member_id !== null, lastSeq: row.last_seq }));
+    });
+  }
+
+  addMember(roomId: RoomId, userId: UserId, role: MemberRole, at: number): Promise<boolean> {
+    return guard(async () => {
+      try {
+        const result = await this.#db
+          .insertInto('room_members')
+          .values({ room_id: roomId, user_id: userId, role, created_at: at })
+          .onConflict((oc) => oc.columns(['room_id', 'user_id']).doNothing())
+          .executeTakeFirst();
+        return result.numInsertedOrUpdatedRows === 1n;
+      } catch (error) {
+        if (!isForeignKeyViolation(error)) throw error;
+        if (!(await this.getRoom(roomId))) throw new ChatError('ROOM_NOT_FOUND', 'No such room.', { cause: error });
+        throw new ChatError('USER_NOT_FOUND', 'No such user.', { cause: error });
+      }
+    });
+  }
+
+  isMember(roomId: RoomId, userId: UserId): Promise<boolean> {
+    return guard(async () => {
+      const row = await this.#db
+        .selectFrom('room_members')
+        .select('user_id')
+        .where('room_id', '=', roomId)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
+      return row !== undefined;
+    });
+  }
+}
+
+function toRoom(row: Pick<Selectable<RoomsTable>, 'id' | 'name' | 'visibility' | 'owner_id' | 'created_at'>): Room {
+  return {
+    id: asRoomId(row.id),
+    name: row.name,
+    visibility: row.visibility,
+    ownerId: asUserId(row.owner_id),
+    createdAt: row.created_at,
+  };
+}
