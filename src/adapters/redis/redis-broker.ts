@@ -28,6 +28,7 @@ export class RedisBroker implements Broker {
   private readonly canaryChannel: string;
   private canaryTimer: NodeJS.Timeout | undefined;
   private lastCanaryOk = 0;
+  private canaryMisses = 0;
   private outage = false;
 
   private constructor(
@@ -45,7 +46,7 @@ export class RedisBroker implements Broker {
   static async start(redis: RedisHandles, prefix: string, log: Logger, instanceId: string): Promise<RedisBroker> {
     const broker = new RedisBroker(redis, new RedisKeys(prefix), log, instanceId);
     await redis.subscribe(broker.canaryChannel, broker.onCanary);
-    broker.canaryTimer = setInterval(() => void broker.probe(CANARY_EVERY_MS).catch(() => undefined), CANARY_EVERY_MS);
+    broker.canaryTimer = setInterval(() => void broker.watch(), CANARY_EVERY_MS);
     broker.canaryTimer.unref();
     return broker;
   }
@@ -101,6 +102,19 @@ export class RedisBroker implements Broker {
     this.redis.publish(this.canaryChannel, nonce).catch(() => undefined);
     await back;
     this.lastCanaryOk = Date.now();
+  }
+
+  /** The canary, every second: three misses in a row mean the command connection is wedged — replace it. */
+  private async watch(): Promise<void> {
+    try {
+      await this.probe(CANARY_EVERY_MS);
+      this.canaryMisses = 0;
+    } catch {
+      if (++this.canaryMisses >= 3) {
+        this.canaryMisses = 0;
+        this.redis.recycleCommands();
+      }
+    }
   }
 
   /** Milliseconds since the last successful canary round trip. */

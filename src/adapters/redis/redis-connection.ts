@@ -23,6 +23,11 @@ export interface RedisHandles {
   eval(script: string, keys: string[], args: string[]): Promise<unknown>;
   /** Called each time the subscriber is (re)connected and ready, after the first time. */
   onSubscriberRestored(handler: () => void): void;
+  /**
+   * Replaces the command connection (in the background; the old one is dropped once the new one is ready).
+   * For a socket that is open but silent: writes keep it "active", so no socket timeout would ever fire.
+   */
+  recycleCommands(): void;
   quit(): Promise<void>;
 }
 
@@ -30,6 +35,8 @@ export interface RedisHandles {
 const reconnectStrategy = (retries: number) => Math.min(50 * 2 ** retries, 2_000) + Math.floor(Math.random() * 100);
 // A socket silent for this long is dead (the broker's canary keeps a healthy one busy every second).
 const SOCKET_TIMEOUT_MS = 4_000;
+// No command waits longer than this for its reply (publishes are hints; nothing piles up behind a stall).
+const COMMAND_TIMEOUT_MS = 2_000;
 const socket = { connectTimeout: 2_000, socketTimeout: SOCKET_TIMEOUT_MS, reconnectStrategy };
 
 export async function connectRedis({ url, cluster, log }: RedisConnectOptions): Promise<RedisHandles> {
@@ -71,26 +78,54 @@ export async function connectRedis({ url, cluster, log }: RedisConnectOptions): 
       unsubscribe: (channel, listener) => client.sUnsubscribe(channel, listener),
       eval: (script, keys, args) => client.eval(script, { keys, arguments: args }),
       onSubscriberRestored: (h) => restoredHandlers.push(h),
+      // The cluster client replaces a failed node connection itself; a silent-but-open one is not detected here.
+      recycleCommands: () => undefined,
       quit: async () => {
         await client.close();
       },
     };
   }
 
-  const commands = createClient({ url, socket, disableOfflineQueue: true });
-  commands.on('error', onError('commands'));
+  const newCommands = () => {
+    const client = createClient({ url, socket, disableOfflineQueue: true });
+    client.on('error', onError('commands'));
+    return client;
+  };
+  let commands = newCommands();
   const subscriber = commands.duplicate();
   subscriber.on('error', onError('subscriber'));
   subscriber.on('ready', restored());
   await Promise.all([commands.connect(), subscriber.connect()]);
+  const timed = () => commands.withCommandOptions({ timeout: COMMAND_TIMEOUT_MS });
+  let recycling = false;
+  let closed = false;
   return {
     cluster: false,
-    publish: (channel, message) => commands.publish(channel, message),
+    publish: (channel, message) => timed().publish(channel, message),
     subscribe: (channel, listener) => subscriber.subscribe(channel, listener),
     unsubscribe: (channel, listener) => subscriber.unsubscribe(channel, listener),
-    eval: (script, keys, args) => commands.eval(script, { keys, arguments: args }),
+    eval: (script, keys, args) => timed().eval(script, { keys, arguments: args }),
     onSubscriberRestored: (h) => restoredHandlers.push(h),
+    recycleCommands: () => {
+      if (recycling || closed) return;
+      recycling = true;
+      log.warn({}, 'redis command connection unresponsive; opening a new one');
+      const next = newCommands();
+      next.connect().then(
+        () => {
+          const old = commands;
+          commands = next;
+          recycling = false;
+          if (closed) void next.close().catch(() => undefined);
+          old.destroy();
+        },
+        () => {
+          recycling = false;
+        },
+      );
+    },
     quit: async () => {
+      closed = true;
       await Promise.allSettled([commands.close(), subscriber.close()]);
     },
   };
