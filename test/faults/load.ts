@@ -59,6 +59,10 @@ export class ChatLoad {
     return this.acked.size;
   }
 
+  errorCount(code: string): number {
+    return this.errors[code] ?? 0;
+  }
+
   /** Stops new sends and waits (bounded) for every sent message to be acked. */
   async stop(drainMs = 30_000): Promise<void> {
     this.stopped = true;
