@@ -71,10 +71,17 @@ async function closedLoop(store: SqlStore, fixture: Fixture) {
     }
   };
   const start = performance.now();
+  const cpu = process.cpuUsage();
   await Promise.all(Array.from({ length: WINDOW }, worker));
+  const { user, system } = process.cpuUsage(cpu);
   const seconds = (performance.now() - start) / 1000;
   latencies.sort((a, b) => a - b);
-  return { rate: MESSAGES / seconds, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) };
+  return {
+    rate: MESSAGES / seconds,
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    cpuPerMessage: (user + system) / MESSAGES, // µs of this process (load generator included), not the server's
+  };
 }
 
 /** Offers `rate` appends/s for OPEN_SECONDS; latency counts from each append's intended send time. */
@@ -104,7 +111,8 @@ async function probe(label: string, url: string): Promise<void> {
     const closed = await closedLoop(store, fixture);
     console.log(
       `${label.padEnd(10)} closed loop (${MESSAGES} msgs, ${WINDOW} in flight, ${ROOMS} rooms): ` +
-        `${Math.round(closed.rate).toLocaleString('en')} msgs/s, p50 ${ms(closed.p50)}, p99 ${ms(closed.p99)}`,
+        `${Math.round(closed.rate).toLocaleString('en')} msgs/s, p50 ${ms(closed.p50)}, p99 ${ms(closed.p99)}, ` +
+        `${closed.cpuPerMessage.toFixed(1)} µs CPU/msg in-process`,
     );
     const open = await openLoop(store, fixture, Math.round(closed.rate / 2));
     console.log(
