@@ -253,7 +253,7 @@ describe('bad input', () => {
       expect(reply.error.code, `${type} ${JSON.stringify(fields)}`).toBe(code);
     }
     await c.call('room.join', { room: pub });
-    for (const [body, why] of [['', 'empty'], ['a\u0000b', 'NUL'], ['\ud800x', 'lone surrogate'], ['x'.repeat(4001), 'too long']]) {
+    for (const [body, why] of [['', 'empty'], ['a\u0000b', 'NUL'], ['\ud800x', 'lone surrogate'], ['x'.repeat(4001), 'too long']] as Array<[string, string]>) {
       const reply = await c.request('message.send', { room: pub, body, client_msg_id: `bad-${why.replace(/ /g, '-')}` });
       expect(reply.error?.code, why).toBe('VALIDATION_FAILED');
     }

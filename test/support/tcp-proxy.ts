@@ -42,6 +42,13 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     upstream.on('close', end);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const cut = () => {
+    for (const [client, upstream] of pairs) {
+      client.destroy();
+      upstream?.destroy();
+    }
+    pairs.clear();
+  };
   return {
     port: (server.address() as { port: number }).port,
     silence() {
@@ -55,15 +62,9 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     resume() {
       silent = false;
     },
-    cut() {
-      for (const [client, upstream] of pairs) {
-        client.destroy();
-        upstream?.destroy();
-      }
-      pairs.clear();
-    },
+    cut,
     async close() {
-      this.cut();
+      cut();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

@@ -30,6 +30,12 @@ class LossyBroker implements Broker {
   onEnvelope(h: (e: Envelope) => void) {
     this.inner.onEnvelope(h);
   }
+  onRestored(h: () => void) {
+    this.inner.onRestored(h);
+  }
+  probe(ms: number) {
+    return this.inner.probe(ms);
+  }
   close() {
     return this.inner.close();
   }
@@ -129,6 +135,25 @@ describe('chat core', () => {
     expect(a.seqs(room.id)).toEqual([1, 2, 3, 4, 5]);
     expect(b.seqs(room.id)).toEqual([1, 2, 3, 4, 5]);
     expect(reads).toBe(1);
+  });
+
+  it('a lost last message reaches every session at the next maintenance round although the room stays quiet (D5)', async () => {
+    const t = setup();
+    const room = await t.rooms.create(t.owner, 'Quiet', 'public');
+    const a = t.session('ana');
+    const b = t.session('ben');
+    for (const s of [a, b]) (await t.chat.join(s.id, room.id)).start();
+    await a.until(() => a.seqs(room.id).length === 1);
+    await b.until(() => b.seqs(room.id).length === 1);
+    t.broker.drop = (e) => e.kind === 'message';
+    await t.chat.send(a.id, room.id, 'lost', 'k1');
+    await t.chat.send(b.id, room.id, 'lost too', 'k2');
+    expect(a.seqs(room.id)).toEqual([1]);
+    await t.chat.maintain();
+    await a.until(() => a.seqs(room.id).length === 3);
+    await b.until(() => b.seqs(room.id).length === 3);
+    expect(a.seqs(room.id)).toEqual([1, 2, 3]);
+    expect(b.seqs(room.id)).toEqual([1, 2, 3]);
   });
 
   it('replays history after `since` in pages, buffering live messages, then goes live with no gap', async () => {

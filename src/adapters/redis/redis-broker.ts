@@ -8,7 +8,7 @@ import type { Logger } from '../../core/deps.js';
 import type { Broker, Envelope } from '../../core/ports.js';
 import type { RoomId } from '../../core/types.js';
 import { RedisKeys } from './keys.js';
-import type { RedisHandles } from './redis-connection.js';
+import { redisUnavailable, type RedisHandles } from './redis-connection.js';
 import { parseEnvelope } from './envelope.js';
 
 export interface RedisBrokerStats {
@@ -65,16 +65,16 @@ export class RedisBroker implements Broker {
         this.outage = true;
         this.log.warn({ err: (err as Error).message }, 'redis publish failing; deliveries will be healed from the store');
       }
-      throw err;
+      redisUnavailable(err);
     }
   }
 
   subscribe(room: RoomId): Promise<void> {
-    return this.redis.subscribe(this.keys.roomChannel(room), this.onMessage);
+    return this.redis.subscribe(this.keys.roomChannel(room), this.onMessage).catch(redisUnavailable);
   }
 
   unsubscribe(room: RoomId): Promise<void> {
-    return this.redis.unsubscribe(this.keys.roomChannel(room), this.onMessage);
+    return this.redis.unsubscribe(this.keys.roomChannel(room), this.onMessage).catch(redisUnavailable);
   }
 
   onEnvelope(handler: (envelope: Envelope) => void): void {

@@ -4,6 +4,12 @@
  */
 import { createClient, createCluster } from 'redis';
 import type { Logger } from '../../core/deps.js';
+import { ChatError } from '../../core/errors.js';
+
+/** Any Redis failure, as the core sees it: temporary unavailability. */
+export const redisUnavailable = (err: unknown): never => {
+  throw new ChatError('UNAVAILABLE', 'redis is unavailable; retry', { cause: err });
+};
 
 export interface RedisConnectOptions {
   /** redis://host:port[/db]; for a cluster, one or more seed node URLs separated by commas. */

@@ -8,7 +8,7 @@ import type { Presence } from '../../core/ports.js';
 import { asUserId, type Principal, type RoomId, type SessionId, type UserId } from '../../core/types.js';
 import type { Logger } from '../../core/deps.js';
 import { RedisKeys } from './keys.js';
-import type { RedisHandles } from './redis-connection.js';
+import { redisUnavailable, type RedisHandles } from './redis-connection.js';
 
 // KEYS: members, leases. ARGV: member, userPrefix, userEnd, expiresAt, keyTtlMs. Answers the user's session count.
 const ADD = `
@@ -84,7 +84,7 @@ export class RedisPresence implements Presence {
     if (!sessions) this.local.set(room, (sessions = new Map()));
     sessions.set(session, member);
     const [from, to] = userRange(user.userId);
-    const count = await this.redis.eval(ADD, this.roomKeys(room), [member, from, to, String(this.expiry()), String(this.keyTtl())]);
+    const count = await this.redis.eval(ADD, this.roomKeys(room), [member, from, to, String(this.expiry()), String(this.keyTtl())]).catch(redisUnavailable);
     return Number(count) === 1;
   }
 
@@ -95,11 +95,13 @@ export class RedisPresence implements Presence {
     sessions.delete(session);
     if (sessions.size === 0) this.local.delete(room);
     const [from, to] = userRange(user);
-    return Number(await this.redis.eval(REMOVE, this.roomKeys(room), [member, from, to])) === 1;
+    return Number(await this.redis.eval(REMOVE, this.roomKeys(room), [member, from, to]).catch(redisUnavailable)) === 1;
   }
 
   async list(room: RoomId): Promise<Principal[]> {
-    const members = (await this.redis.eval("return redis.call('ZRANGE', KEYS[1], 0, -1)", [this.keys.presenceMembers(room)], [])) as string[];
+    const members = (await this.redis
+      .eval("return redis.call('ZRANGE', KEYS[1], 0, -1)", [this.keys.presenceMembers(room)], [])
+      .catch(redisUnavailable)) as string[];
     const users = new Map<string, Principal>();
     for (const m of members) {
       const p = parseMember(m);
@@ -112,7 +114,7 @@ export class RedisPresence implements Presence {
     const now = String(this.now());
     const results = await Promise.all(
       rooms.map(async (room) => {
-        const left = (await this.redis.eval(EXPIRE, this.roomKeys(room), [now])) as string[];
+        const left = (await this.redis.eval(EXPIRE, this.roomKeys(room), [now]).catch(redisUnavailable)) as string[];
         return left.map((m) => ({ room, user: parseMember(m) }));
       }),
     );
