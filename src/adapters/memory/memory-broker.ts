@@ -3,7 +3,7 @@ import type { RoomId } from '../../core/types.js';
 
 /**
  * The in-process broker for a single node: envelopes for subscribed rooms reach the handler asynchronously
- * (on a later macrotask, like network I/O), in publish order. Unlike Redis it never loses one.
+ * (never inside publish; batched per microtask checkpoint), in publish order. Unlike Redis it never loses one.
  */
 export class MemoryBroker implements Broker {
   private handler: ((envelope: Envelope) => void) | undefined;
@@ -17,7 +17,7 @@ export class MemoryBroker implements Broker {
     this.queue.push(envelope);
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => this.flush());
+      queueMicrotask(() => this.flush());
     }
   }
 

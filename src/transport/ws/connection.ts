@@ -41,6 +41,7 @@ export class Connection implements SessionPort {
   /** Liveness: last time anything (a frame or a pong) arrived, and when the outstanding ping was sent. */
   lastSeen = Date.now();
   pingSentAt = 0;
+  private corked = false;
 
   constructor(
     private readonly ws: WebSocket,
@@ -68,7 +69,27 @@ export class Connection implements SessionPort {
   }
 
   push(frame: Push): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(encodeShared(frame));
+    this.write(encodeShared(frame));
+  }
+
+  /**
+   * Write coalescing: everything written to this socket during one event-loop turn (an ack and the pushes that
+   * follow it, a page of history) leaves in one writev when the turn ends.
+   */
+  private write(text: string): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    if (!this.corked) {
+      const socket = (this.ws as unknown as { _socket?: Socket })._socket;
+      if (socket) {
+        this.corked = true;
+        socket.cork();
+        setImmediate(() => {
+          this.corked = false;
+          socket.uncork();
+        });
+      }
+    }
+    this.ws.send(text);
   }
 
   async drained(): Promise<void> {
@@ -104,7 +125,7 @@ export class Connection implements SessionPort {
   }
 
   private send(frame: ServerFrame): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(encodeFrame(frame));
+    this.write(encodeFrame(frame));
   }
 
   private replyError(id: string | undefined, code: ErrorCode, message: string): void {
