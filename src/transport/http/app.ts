@@ -11,6 +11,7 @@ import { installErrorHandling } from './errors.js';
 import { authRoutes } from './routes/auth.js';
 import { roomRoutes } from './routes/rooms.js';
 import { healthRoutes } from './routes/health.js';
+import { webRoutes } from './routes/web.js';
 import { attachWebSocket, type WsOptions } from '../ws/gateway.js';
 
 export interface AppDeps {
@@ -52,6 +53,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { store: deps.store, broker: deps.broker, version: deps.version });
   await app.register(authRoutes, { prefix: '/api', accounts: deps.accounts, accessTokens: deps.accessTokens });
   await app.register(roomRoutes, { prefix: '/api', rooms: deps.rooms, accessTokens: deps.accessTokens });
+  await app.register(webRoutes);
   attachWebSocket(app, { chat: deps.chat, accessTokens: deps.accessTokens, options: deps.ws });
   return app;
 }
