@@ -7,7 +7,7 @@ import { createClient } from 'redis';
 import { startCluster, type NatterCluster } from '../support/cluster.js';
 import { nginxAvailable } from '../support/nginx.js';
 import { createTestDatabase, probePostgres, type TestDatabase } from '../support/postgres.js';
-import { deletePrefix, redisAvailable, TEST_REDIS_URL, uniquePrefix } from '../support/redis.js';
+import { deletePrefix, redisAvailable, startRedisCluster, TEST_REDIS_URL, uniquePrefix, type RedisCluster } from '../support/redis.js';
 import { PASSWORD } from '../support/server.js';
 import { range, seqs, TestClient } from '../support/ws-client.js';
 
@@ -142,4 +142,48 @@ describe.skipIf(!ready)('three instances behind nginx', () => {
     expect((await observer.call('presence.list', { room })).members.map((m: any) => m.id)).toEqual([users[0]!.user.id]);
     await observer.close();
   });
+});
+
+describe.skipIf(!ready)('two instances on a 3-master Redis Cluster (sharded Pub/Sub)', () => {
+  let redisCluster: RedisCluster;
+  let db: TestDatabase;
+  let cluster: NatterCluster;
+  afterAll(async () => {
+    await cluster?.stop();
+    await redisCluster?.stop();
+    await db?.drop();
+  });
+
+  it('shares rooms, order and presence across instances', async () => {
+    redisCluster = await startRedisCluster(3);
+    db = await createTestDatabase();
+    cluster = await startCluster({ instances: 2, redisUrl: redisCluster.url, redisPrefix: 'c:', databaseUrl: db.url, env: { REDIS_CLUSTER: 'true' } });
+    const ana = await post(cluster.baseUrl, '/api/auth/register', { username: `cana${process.pid}`, password: PASSWORD });
+    const ben = await post(cluster.baseUrl, '/api/auth/register', { username: `cben${process.pid}`, password: PASSWORD });
+    const rooms: string[] = [];
+    for (let i = 0; i < 6; i++) rooms.push((await post(cluster.baseUrl, '/api/rooms', { name: `sharded-${i}` }, ana.access_token)).id);
+    const a = await TestClient.connect(cluster.instances[0]!.wsUrl, ana.access_token);
+    const b = await TestClient.connect(cluster.instances[1]!.wsUrl, ben.access_token);
+    for (const room of rooms) {
+      await a.call('room.join', { room });
+      const seen = a.nextNew((f) => f.type === 'presence.joined' && (f as any).room === room);
+      await b.call('room.join', { room });
+      await seen;
+    }
+    // Rooms hash to different slots, so to different shards; every one must flow both ways, in order.
+    await Promise.all(
+      rooms.flatMap((room) => range(1, 10).flatMap((i) => [
+        a.call('message.send', { room, body: `a${i}`, client_msg_id: `a${i}` }),
+        b.call('message.send', { room, body: `b${i}`, client_msg_id: `b${i}` }),
+      ])),
+    );
+    for (const room of rooms) {
+      await a.waitForSeq(room, 21);
+      await b.waitForSeq(room, 21);
+      expect(seqs(a, room)).toEqual(range(1, 21));
+      expect(seqs(b, room)).toEqual(range(1, 21));
+    }
+    expect((await fetch(`${cluster.instances[1]!.baseUrl}/readyz`)).status).toBe(200);
+    await Promise.all([a.close(), b.close()]);
+  }, 90_000);
 });
