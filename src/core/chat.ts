@@ -58,13 +58,20 @@ export class ChatService {
       throw new ChatError('NOT_JOINED', 'connection closed during join');
     }
     live.rooms.set(room.id, subscription);
-    const head = await this.deps.store.head(room.id);
-    const from = since === undefined ? Math.max(0, head - this.deps.limits.historyOnJoin) : Math.min(since, head);
-    if (await this.deps.presence.add(room.id, principal, sessionId)) {
-      this.publishPresence(room.id, 'joined', toUserRef(principal));
+    try {
+      const head = await this.deps.store.head(room.id);
+      const from = since === undefined ? Math.max(0, head - this.deps.limits.historyOnJoin) : Math.min(since, head);
+      if (await this.deps.presence.add(room.id, principal, sessionId)) {
+        this.publishPresence(room.id, 'joined', toUserRef(principal));
+      }
+      const members = (await this.deps.presence.list(room.id)).map(toUserRef);
+      return { result: { room: room.id, head, from, members }, start: () => subscription.start(from) };
+    } catch (err) {
+      // Not joined after all: nothing may keep buffering for a subscription that will never start.
+      if (live.rooms.get(room.id) === subscription) live.rooms.delete(room.id);
+      await this.release(live.port, subscription);
+      throw err;
     }
-    const members = (await this.deps.presence.list(room.id)).map(toUserRef);
-    return { result: { room: room.id, head, from, members }, start: () => subscription.start(from) };
   }
 
   async leave(sessionId: SessionId, roomRef: string): Promise<void> {

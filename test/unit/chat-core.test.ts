@@ -1,6 +1,7 @@
 /** The core on memory adapters with a fake clock: ordering, gap healing, catch-up, presence. */
 import { describe, expect, it } from 'vitest';
 import { ChatService } from '../../src/core/chat.js';
+import { ChatError } from '../../src/core/errors.js';
 import type { Logger } from '../../src/core/deps.js';
 import { Hub } from '../../src/core/hub.js';
 import type { Broker, Envelope } from '../../src/core/ports.js';
@@ -207,6 +208,18 @@ describe('chat core', () => {
     expect(t.hub.roomCount).toBe(0);
     expect(t.presence.size()).toBe(0);
     expect(t.chat.sessionCount).toBe(0);
+  });
+
+  it('a join that fails half-way (presence down) leaves nothing subscribed or buffering', async () => {
+    const t = setup();
+    const room = await t.rooms.create(t.owner, 'Down', 'public');
+    const a = t.session('ana');
+    t.presence.add = async () => {
+      throw new ChatError('UNAVAILABLE', 'presence down');
+    };
+    await expect(t.chat.join(a.id, room.id)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(t.hub.roomCount).toBe(0);
+    await expect(t.chat.send(a.id, room.id, 'x', 'k')).rejects.toMatchObject({ code: 'NOT_JOINED' });
   });
 
   it('rejects invalid bodies and unjoined rooms with ChatErrors', async () => {
