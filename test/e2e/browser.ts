@@ -24,9 +24,10 @@ export function launch(): Promise<Browser> {
   });
 }
 
-/** Builds web/dist if it is missing (npm install normally did). */
+/** Builds web/dist from the current sources (about a second), so the browser never tests a stale build. */
 export function ensureWebBuild(): void {
-  if (!existsSync('web/dist/index.html')) execSync('npm run build:web', { stdio: 'inherit' });
+  execSync('npm run build:web', { stdio: 'inherit' });
+  if (!existsSync('web/dist/index.html')) throw new Error('web build produced no web/dist/index.html');
   mkdirSync(SHOTS, { recursive: true });
 }
 

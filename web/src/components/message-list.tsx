@@ -36,9 +36,10 @@ export function MessageList({ model, room }: { model: ChatModel; room: string })
   // Read the DOM as it is before this render commits: are we at the bottom, and which row is at the top edge?
   const el = scroller.current;
   const stick = useRef(true);
+  const jump = useRef(false);
   const anchor = useRef<Anchor | null>(null);
   if (el) {
-    stick.current = following && el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+    stick.current = jump.current || (following && el.scrollHeight - el.scrollTop - el.clientHeight < 40);
     anchor.current = null;
     for (const row of el.querySelectorAll<HTMLElement>('[data-key]')) {
       if (row.offsetTop + row.offsetHeight > el.scrollTop) {
@@ -51,6 +52,7 @@ export function MessageList({ model, room }: { model: ChatModel; room: string })
   useLayoutEffect(() => {
     const box = scroller.current;
     if (!box) return;
+    jump.current = false;
     if (stick.current) box.scrollTop = box.scrollHeight;
     else if (anchor.current) {
       const row = box.querySelector<HTMLElement>(`[data-key="${anchor.current.key}"]`);
@@ -117,7 +119,7 @@ export function MessageList({ model, room }: { model: ChatModel; room: string })
         ))}
       </ol>
       {!following && (
-        <button type="button" class="jump" onClick={() => setEndSeq(null)}>
+        <button type="button" class="jump" onClick={() => ((jump.current = true), setEndSeq(null))}>
           Jump to latest ↓
         </button>
       )}

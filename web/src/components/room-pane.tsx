@@ -17,8 +17,8 @@ export function RoomPane({ model, room }: { model: ChatModel; room: string }) {
           ←
         </button>
         <h1 id="room-title">
-          {info?.visibility === 'private' && <span aria-label="private">🔒 </span>}
           {info?.name ?? 'Room'}
+          {info?.visibility === 'private' && <span class="badge">private</span>}
         </h1>
         <details class="presence">
           <summary>

@@ -53,8 +53,8 @@ function RoomLinks({ model, rooms, empty }: { model: ChatModel; rooms: Room[]; e
               data-room={r.name}
             >
               <span class="room-name">
-                {r.visibility === 'private' && <span aria-label="private">🔒 </span>}
                 {r.name}
+                {r.visibility === 'private' && <span class="badge">private</span>}
               </span>
               {unread > 0 && (
                 <span class="unread" aria-label={`${unread} unread`}>

@@ -40,6 +40,7 @@ export const webRoutes: FastifyPluginAsync<{ root?: string }> = async (app, { ro
     wildcard: false,
     index: ['index.html'],
     schemaHide: true,
+    cacheControl: false, // set per file below
     setHeaders(res, path) {
       res.setHeader('content-security-policy', CSP);
       res.setHeader('x-content-type-options', 'nosniff');
