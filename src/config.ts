@@ -31,6 +31,17 @@ export interface Config {
   presenceLeaseMs: number;
   maintenanceIntervalMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** auto: human-readable when stdout is a terminal, JSON otherwise. */
+  logFormat: 'auto' | 'json' | 'pretty';
+  /** Hard limit for a graceful shutdown (SIGTERM/SIGINT); the process exits with 1 when it is exceeded. */
+  shutdownTimeoutMs: number;
+  /** Window over which connected clients are told to reconnect elsewhere, in jittered batches. */
+  shutdownDrainMs: number;
+  /** null: /metrics needs no token. */
+  metricsToken: string | null;
+  /** null: /metrics is served on PORT; otherwise only on this port (0: any free port). */
+  metricsPort: number | null;
+  metricsHost: string;
 }
 
 export class ConfigError extends Error {
@@ -89,6 +100,11 @@ export function loadConfig(env: Env = readEnv()): Config {
     problems.push('REDIS_URL must be redis://host:port (for a cluster: comma-separated seed nodes with REDIS_CLUSTER=true)');
   }
   if (env.REDIS_CLUSTER === 'true' && !env.REDIS_URL) problems.push('REDIS_CLUSTER=true needs REDIS_URL');
+  const shutdownTimeoutMs = int('SHUTDOWN_TIMEOUT_MS', 30_000, 1_000, 600_000);
+  const shutdownDrainMs = int('SHUTDOWN_DRAIN_MS', 5_000, 0, 600_000);
+  if (shutdownDrainMs > shutdownTimeoutMs / 2) problems.push('SHUTDOWN_DRAIN_MS must be at most half of SHUTDOWN_TIMEOUT_MS');
+  const metricsToken = env.METRICS_TOKEN ? env.METRICS_TOKEN : null;
+  if (metricsToken !== null && metricsToken.length < 16) problems.push('METRICS_TOKEN must be at least 16 characters');
 
   const config: Config = {
     env: nodeEnv,
@@ -113,6 +129,12 @@ export function loadConfig(env: Env = readEnv()): Config {
     presenceLeaseMs: int('PRESENCE_LEASE_MS', 15_000, 1_000, 300_000),
     maintenanceIntervalMs: int('MAINTENANCE_INTERVAL_MS', 1_000, 100, 60_000),
     logLevel: oneOf('LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+    logFormat: oneOf('LOG_FORMAT', 'auto', ['auto', 'json', 'pretty'] as const),
+    shutdownTimeoutMs,
+    shutdownDrainMs,
+    metricsToken,
+    metricsPort: env.METRICS_PORT ? int('METRICS_PORT', 9090, 0, 65_535) : null,
+    metricsHost: str('METRICS_HOST', '127.0.0.1'),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

@@ -1,6 +1,6 @@
-/** Entry point: read config, build natter, listen, shut down gracefully on SIGTERM/SIGINT. */
+/** Entry point (`npm start`): read config (exit 78 when invalid), then serve until SIGTERM/SIGINT (src/serve.ts). */
 import { ConfigError, loadConfig } from './config.js';
-import { createLogger, createNatter } from './natter.js';
+import { serve } from './serve.js';
 
 async function main(): Promise<void> {
   let config;
@@ -13,31 +13,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = createLogger(config);
-  const natter = await createNatter(config, { logger });
-  const address = await natter.app.listen({ host: config.host, port: config.port });
-  logger.info({ address, database: config.databaseUrl.startsWith('sqlite:') ? 'sqlite' : 'postgres' }, 'natter listening');
-
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    const force = setTimeout(() => {
-      logger.error({}, 'shutdown took too long; exiting');
-      process.exit(1);
-    }, 25_000);
-    force.unref();
-    natter.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  await serve(config);
 }
 
 main().catch((err: unknown) => {

@@ -5,13 +5,14 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pino from 'pino';
+import type pino from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { AccountService } from './core/accounts.js';
 import { ChatService } from './core/chat.js';
 import type { CoreDeps, Logger } from './core/deps.js';
 import { Hub } from './core/hub.js';
+import type { Metrics } from './core/metrics.js';
 import type { Broker, PasswordHasher, Presence, Store } from './core/ports.js';
 import { RoomService } from './core/rooms.js';
 import { Argon2Hasher } from './adapters/auth/argon2-hasher.js';
@@ -24,6 +25,12 @@ import { connectRedis } from './adapters/redis/redis-connection.js';
 import { RedisBroker } from './adapters/redis/redis-broker.js';
 import { RedisPresence } from './adapters/redis/redis-presence.js';
 import { buildApp } from './transport/http/app.js';
+import { startMetricsServer, type MetricsServer } from './transport/http/metrics-server.js';
+import { PromMetrics } from './adapters/metrics/prom-metrics.js';
+import { instrumentBroker } from './adapters/metrics/instrumented-broker.js';
+import { createLogger } from './logger.js';
+
+export { createLogger } from './logger.js';
 
 export interface Natter {
   app: FastifyInstance;
@@ -32,7 +39,17 @@ export interface Natter {
   instanceId: string;
   chat: ChatService;
   hub: Hub;
-  /** Stops accepting, closes sockets (1001), then the broker, presence and database. Idempotent. */
+  metrics: PromMetrics;
+  /** The separate metrics listener's address (METRICS_PORT), else null. */
+  metricsAddress: string | null;
+  /** True once shutdown began (/readyz answers 503, upgrades are refused). */
+  readonly draining: boolean;
+  /**
+   * Graceful shutdown: not ready, upgrades refused (503), clients told to reconnect elsewhere over `drainMs`
+   * (SERVER_DRAINING, jittered batches), then `close()`. Idempotent.
+   */
+  shutdown(drainMs?: number): Promise<void>;
+  /** Stops accepting, closes sockets (1001), lets in-flight sends finish, then closes broker, presence, database. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -41,6 +58,7 @@ export interface NatterOverrides {
   hasher?: PasswordHasher;
   broker?: Broker;
   presence?: Presence;
+  metrics?: PromMetrics;
 }
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -57,20 +75,18 @@ function jwtSecret(config: Config): Uint8Array {
   return new TextEncoder().encode(readFileSync(file, 'utf8').trim());
 }
 
-export function createLogger(config: Config): pino.Logger {
-  return pino({
-    level: config.logLevel,
-    redact: { paths: ['req.headers.authorization', '*.password', '*.token', '*.refresh_token', '*.access_token'], censor: '[redacted]' },
-  });
-}
-
 export async function createNatter(config: Config, overrides: NatterOverrides = {}): Promise<Natter> {
   const logger = overrides.logger ?? createLogger(config);
   const log: Logger = logger;
   const clock = { now: () => Date.now() };
   const instanceId = config.instanceId ?? randomBytes(6).toString('base64url');
-  const store = await openSqlStore({ url: config.databaseUrl, log });
-  const { broker, presence, closeFanOut } = await pickFanOut(config, overrides, log, instanceId);
+  const metrics = overrides.metrics ?? new PromMetrics();
+  const lifecycle = { draining: false };
+  const store = await openSqlStore({ url: config.databaseUrl, log, metrics });
+  const fanOut = await pickFanOut(config, overrides, log, instanceId);
+  const { presence, closeFanOut } = fanOut;
+  const broker = instrumentBroker(fanOut.broker, metrics);
+  observeBroker(fanOut.broker, metrics);
   const deps: CoreDeps = {
     store,
     broker,
@@ -93,8 +109,9 @@ export async function createNatter(config: Config, overrides: NatterOverrides = 
       refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
     },
     log,
+    metrics,
   };
-  const hub = new Hub({ broker, store, log, pageSize: deps.limits.catchUpPage });
+  const hub = new Hub({ broker, store, log, pageSize: deps.limits.catchUpPage, metrics, now: clock.now });
   broker.onEnvelope((envelope) => hub.dispatch(envelope));
   const rooms = new RoomService(deps);
   const chat = new ChatService(deps, rooms, hub);
@@ -110,18 +127,73 @@ export async function createNatter(config: Config, overrides: NatterOverrides = 
     broker,
     logger,
     version: VERSION,
+    metrics,
+    lifecycle,
+    metricsEndpoint: config.metricsPort === null ? { source: metrics, token: config.metricsToken } : undefined,
     ws: { authTimeoutMs: config.authTimeoutMs, heartbeatIntervalMs: config.heartbeatIntervalMs, heartbeatTimeoutMs: config.heartbeatTimeoutMs },
   });
 
+  metrics.gauge('connections', () => app.wsConnectionCount());
+  metrics.gauge('sessions', () => chat.sessionCount);
+  metrics.gauge('authenticatedUsers', () => chat.userCount);
+  metrics.gauge('localRooms', () => hub.roomCount);
+  metrics.gauge('draining', () => (lifecycle.draining ? 1 : 0));
+  let metricsServer: MetricsServer | null = null;
+  if (config.metricsPort !== null) {
+    metricsServer = await startMetricsServer({ host: config.metricsHost, port: config.metricsPort, token: config.metricsToken, source: metrics });
+  }
+
+  // Reverse order of construction: transport (sockets, listener), then in-flight sends, upkeep, fan-out, database.
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      lifecycle.draining = true;
       await app.close();
+      await settle(chat, 5_000, log);
       maintenance.stop();
       await closeFanOut();
       await store.close();
+      await metricsServer?.close();
     })());
-  return { app, store, chat, hub, broker, instanceId, close };
+  let shuttingDown: Promise<void> | undefined;
+  const shutdown = (drainMs = config.shutdownDrainMs) =>
+    (shuttingDown ??= (async () => {
+      lifecycle.draining = true;
+      log.info({ connections: app.wsConnectionCount(), drainMs }, 'shutdown: not ready, refusing upgrades');
+      await app.wsDrain(drainMs);
+      await close();
+      log.info({}, 'shutdown: adapters closed');
+    })());
+  return {
+    app,
+    store,
+    chat,
+    hub,
+    broker,
+    instanceId,
+    metrics,
+    metricsAddress: metricsServer?.address ?? null,
+    get draining() {
+      return lifecycle.draining;
+    },
+    shutdown,
+    close,
+  };
+}
+
+/** Waits for sends between arrival and ack to finish (bounded: a wedged database must not block the exit). */
+async function settle(chat: ChatService, timeoutMs: number, log: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)));
+  const late = await Promise.race([chat.settled().then(() => false), timedOut]);
+  clearTimeout(timer);
+  if (late) log.warn({ timeoutMs }, 'shutdown: sends still in flight; closing anyway (their clients retry)');
+}
+
+/** Gauges the broker adapter keeps itself (Redis: envelopes that failed validation). */
+function observeBroker(broker: Broker, metrics: Metrics): void {
+  const stats = (broker as { stats?: { malformed?: unknown } }).stats;
+  if (stats && typeof stats.malformed === 'number') metrics.gauge('brokerMalformed', () => (stats.malformed as number) ?? 0);
 }
 
 /** The in-process broker and presence by default; Redis (single server or cluster) when REDIS_URL is set. */

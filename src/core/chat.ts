@@ -13,7 +13,7 @@ import { asRoomId, type RoomId, type SessionId } from './types.js';
 import { checkBody } from './validate.js';
 import { isoTime, toUserRef } from './wire.js';
 
-type ChatDeps = Pick<CoreDeps, 'store' | 'broker' | 'presence' | 'clock' | 'limits' | 'log'>;
+type ChatDeps = Pick<CoreDeps, 'store' | 'broker' | 'presence' | 'clock' | 'limits' | 'log' | 'metrics'>;
 
 interface LiveSession {
   port: SessionPort;
@@ -28,6 +28,9 @@ export interface Joined {
 
 export class ChatService {
   private readonly sessions = new Map<SessionId, LiveSession>();
+  /** Sends between their arrival and their ack (or failure): shutdown waits for them. */
+  private inFlight = 0;
+  private idleWaiters: Array<() => void> = [];
 
   constructor(
     private readonly deps: ChatDeps,
@@ -37,6 +40,19 @@ export class ChatService {
 
   get sessionCount(): number {
     return this.sessions.size;
+  }
+
+  /** Distinct users with a session here (computed on demand, for metrics). */
+  get userCount(): number {
+    const users = new Set<string>();
+    for (const live of this.sessions.values()) users.add(live.port.principal.userId);
+    return users.size;
+  }
+
+  /** Resolves once no send is between arrival and answer (at once if none is). For graceful shutdown. */
+  settled(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   connect(port: SessionPort): void {
@@ -61,6 +77,7 @@ export class ChatService {
     try {
       const head = await this.deps.store.head(room.id);
       const from = since === undefined ? Math.max(0, head - this.deps.limits.historyOnJoin) : Math.min(since, head);
+    if (since !== undefined) this.deps.metrics?.count('resumes');
       if (await this.deps.presence.add(room.id, principal, sessionId)) {
         this.publishPresence(room.id, 'joined', toUserRef(principal));
       }
@@ -83,10 +100,18 @@ export class ChatService {
   }
 
   async send(sessionId: SessionId, roomRef: string, body: string, clientMsgId: string): Promise<SendResult> {
-    const { port, subscription } = this.joined(sessionId, roomRef);
-    checkBody(body, this.deps.limits.maxBodyChars);
-    const { message, duplicate } = await this.rooms.post(subscription.room, port.principal, 'text', body, clientMsgId);
-    return { id: message.id, seq: message.seq, created_at: isoTime(message.createdAt), duplicate };
+    this.deps.metrics?.count('messagesReceived');
+    const acked = this.deps.metrics?.startTimer('ackLatency');
+    this.inFlight++;
+    try {
+      const { port, subscription } = this.joined(sessionId, roomRef);
+      checkBody(body, this.deps.limits.maxBodyChars);
+      const { message, duplicate } = await this.rooms.post(subscription.room, port.principal, 'text', body, clientMsgId);
+      acked?.();
+      return { id: message.id, seq: message.seq, created_at: isoTime(message.createdAt), duplicate };
+    } finally {
+      if (--this.inFlight === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+    }
   }
 
   async typing(sessionId: SessionId, roomRef: string): Promise<void> {

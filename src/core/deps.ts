@@ -8,6 +8,7 @@ import type {
   Presence,
   Store,
 } from './ports.js';
+import type { Metrics } from './metrics.js';
 
 /** Structured logger (pino-compatible). Secrets never go into `obj` or `msg`. */
 export interface Logger {
@@ -39,4 +40,6 @@ export interface CoreDeps {
   opaqueTokens: OpaqueTokens;
   limits: Limits;
   log: Logger;
+  /** Counters and timings (docs/operations.md); absent: nothing is measured. */
+  metrics?: Metrics;
 }

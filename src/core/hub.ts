@@ -3,6 +3,7 @@
  * local members, taken when the first session arrives and dropped when the last leaves.
  */
 import type { Logger } from './deps.js';
+import { NO_METRICS, type Metrics } from './metrics.js';
 import type { Broker, Envelope, MessageStore } from './ports.js';
 import { RoomFeed } from './room-feed.js';
 import type { SessionPort } from './session.js';
@@ -14,12 +15,19 @@ interface HubDeps {
   store: MessageStore;
   log: Logger;
   pageSize: number;
+  metrics?: Metrics;
+  /** Wall clock (epoch ms) for publish -> deliver latency; defaults to Date.now. */
+  now?: () => number;
 }
 
 export class Hub {
   private readonly feeds = new Map<RoomId, { feed: RoomFeed; ready: Promise<void> }>();
 
-  constructor(private readonly deps: HubDeps) {}
+  private readonly measure: { metrics: Metrics; now: () => number };
+
+  constructor(private readonly deps: HubDeps) {
+    this.measure = { metrics: deps.metrics ?? NO_METRICS, now: deps.now ?? (() => Date.now()) };
+  }
 
   /** Rooms with local sessions (empty when everyone has left). */
   get roomCount(): number {
@@ -43,7 +51,7 @@ export class Hub {
   async attach(room: RoomId, session: SessionPort): Promise<Subscription> {
     let entry = this.feeds.get(room);
     if (!entry) {
-      const feed = new RoomFeed(room, this.deps.store, this.deps.log, this.deps.pageSize);
+      const feed = new RoomFeed(room, this.deps.store, this.deps.log, this.deps.pageSize, this.measure);
       const ready = this.deps.broker
         .subscribe(room)
         .then(() => this.deps.store.head(room))
@@ -55,7 +63,7 @@ export class Hub {
       });
       entry = created;
     }
-    const subscription = new Subscription(session, room, { store: this.deps.store, pageSize: this.deps.pageSize, log: this.deps.log });
+    const subscription = new Subscription(session, room, { store: this.deps.store, pageSize: this.deps.pageSize, log: this.deps.log, metrics: this.measure.metrics });
     entry.feed.subscriptions.set(session.id, subscription);
     try {
       await entry.ready;
@@ -84,7 +92,7 @@ export class Hub {
     if (!feed) return;
     switch (envelope.kind) {
       case 'message':
-        feed.onMessage(envelope.message);
+        feed.onMessage(envelope.message, envelope.sentAt);
         break;
       case 'presence':
         feed.broadcast({ type: envelope.event === 'joined' ? 'presence.joined' : 'presence.left', room: envelope.room, user: envelope.user });

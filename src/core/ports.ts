@@ -148,10 +148,14 @@ export interface Store extends UserStore, RefreshTokenStore, RoomStore, MessageS
 
 // ---- fan-out -----------------------------------------------------------------------------------------------
 
-export type Envelope =
+export type Envelope = (
   | { kind: 'message'; room: RoomId; message: Message }
   | { kind: 'presence'; room: RoomId; event: 'joined' | 'left'; user: UserRef }
-  | { kind: 'typing'; room: RoomId; user: UserRef };
+  | { kind: 'typing'; room: RoomId; user: UserRef }
+) & {
+  /** Epoch ms when it was published (set by the metrics decorator; latency figures only, never trusted for order). */
+  sentAt?: number;
+};
 
 /**
  * Carries envelopes to every instance subscribed to a room, the publisher's own included.

@@ -5,6 +5,7 @@
  */
 import type { Push } from '../protocol/frames.js';
 import type { Logger } from './deps.js';
+import { NO_METRICS, type Metrics } from './metrics.js';
 import type { MessageStore } from './ports.js';
 import type { Subscription } from './subscription.js';
 import type { Message, RoomId, SessionId } from './types.js';
@@ -18,12 +19,15 @@ export class RoomFeed {
   private queue: Message[] = [];
   /** True until the head is known, and while healing a gap: arrivals wait in `queue`. */
   private held = true;
+  /** Publish times (epoch ms) of held messages, by seq, for the publish -> deliver latency. */
+  private readonly sentAt = new Map<number, number>();
 
   constructor(
     readonly room: RoomId,
     private readonly store: MessageStore,
     private readonly log: Logger,
     private readonly pageSize: number,
+    private readonly measure: { metrics: Metrics; now: () => number } = { metrics: NO_METRICS, now: () => Date.now() },
   ) {}
 
   /** Called once the broker subscription is confirmed: messages up to the store's head are not the feed's to send. */
@@ -33,9 +37,10 @@ export class RoomFeed {
     void this.release();
   }
 
-  onMessage(message: Message): void {
+  onMessage(message: Message, sentAt?: number): void {
+    if (sentAt !== undefined && (this.held || message.seq !== this.head + 1)) this.sentAt.set(message.seq, sentAt);
     if (this.held) this.queue.push(message);
-    else this.accept(message);
+    else this.accept(message, sentAt);
   }
 
   /** Ephemeral events go to every session here now, optionally not to one user's own sessions. */
@@ -45,10 +50,13 @@ export class RoomFeed {
     }
   }
 
-  private accept(message: Message): void {
-    if (message.seq <= this.head) return;
+  private accept(message: Message, sentAt?: number): void {
+    if (message.seq <= this.head) {
+      this.sentAt.delete(message.seq);
+      return;
+    }
     if (message.seq === this.head + 1) {
-      this.fanOut(message);
+      this.fanOut(message, sentAt);
       return;
     }
     this.held = true;
@@ -56,10 +64,18 @@ export class RoomFeed {
     void this.release();
   }
 
-  private fanOut(message: Message): void {
+  private fanOut(message: Message, sentAt?: number): void {
     this.head = message.seq;
     const frame: Push = { type: 'message', message: toWireMessage(message) };
-    for (const sub of this.subscriptions.values()) sub.deliver(message, frame);
+    let pushed = 0;
+    for (const sub of this.subscriptions.values()) if (sub.deliver(message, frame)) pushed++;
+    const { metrics, now } = this.measure;
+    if (pushed > 0) metrics.count('messagesDelivered', { path: 'live' }, pushed);
+    const published = sentAt ?? this.sentAt.get(message.seq);
+    if (published !== undefined) {
+      this.sentAt.delete(message.seq);
+      metrics.observe('publishDeliverLatency', Math.max(0, now() - published) / 1000);
+    }
   }
 
   /**
@@ -89,11 +105,13 @@ export class RoomFeed {
       this.queue.shift();
       if (next.seq === this.head + 1) this.fanOut(next);
     }
+    this.sentAt.clear();
     this.held = false;
   }
 
   private async fill(upTo: number, next: Message | undefined): Promise<void> {
     try {
+      this.measure.metrics.count('gapFills');
       const missing = await this.store.readAfter(this.room, this.head, Math.min(this.pageSize, upTo - this.head));
       for (const message of missing) if (message.seq > this.head) this.fanOut(message);
       if (missing.length > 0) return;

@@ -14,7 +14,7 @@ import {
 import { checkRoomName } from './validate.js';
 import type { MessageType } from '../protocol/frames.js';
 
-type RoomDeps = Pick<CoreDeps, 'store' | 'broker' | 'clock' | 'ids' | 'log'>;
+type RoomDeps = Pick<CoreDeps, 'store' | 'broker' | 'clock' | 'ids' | 'log' | 'metrics'>;
 
 export interface HistoryQuery {
   before?: number;
@@ -43,6 +43,8 @@ export class RoomService {
       createdAt: this.deps.clock.now(),
     });
     if (!result.duplicate) this.publish(result.message);
+    if (result.duplicate) this.deps.metrics?.count('messagesDuplicate');
+    else this.deps.metrics?.count('messagesPersisted', { type });
     return result;
   }
 

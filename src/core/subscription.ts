@@ -5,6 +5,7 @@
  */
 import type { Push } from '../protocol/frames.js';
 import type { Logger } from './deps.js';
+import type { Metrics } from './metrics.js';
 import type { MessageStore } from './ports.js';
 import type { SessionPort } from './session.js';
 import type { Message, RoomId } from './types.js';
@@ -14,6 +15,7 @@ export interface CatchUpOptions {
   store: MessageStore;
   pageSize: number;
   log: Logger;
+  metrics?: Metrics;
 }
 
 const RETRY_MS = [250, 500, 1000, 2000, 5000];
@@ -23,6 +25,8 @@ export class Subscription {
   private catchingUp = true;
   private pending: Message[] = [];
   private closed = false;
+  /** When the session's right to read the room was last checked (epoch ms). */
+  authorizedAt = 0;
 
   constructor(
     readonly session: SessionPort,
@@ -45,23 +49,27 @@ export class Subscription {
     this.pending = [];
   }
 
-  deliver(message: Message, frame: Push): void {
-    if (this.closed || message.seq <= this.cursor) return;
+  /** Answers true when the message was pushed now (false: already had it, or buffered behind a catch-up). */
+  deliver(message: Message, frame: Push): boolean {
+    if (this.closed || message.seq <= this.cursor) return false;
     if (this.catchingUp) {
       this.pending.push(message);
     } else if (message.seq === this.cursor + 1) {
       this.cursor = message.seq;
       this.session.push(frame);
+      return true;
     } else {
       this.pending.push(message);
       this.catchingUp = true;
       void this.catchUp();
     }
+    return false;
   }
 
   private pushStored(message: Message): void {
     this.cursor = message.seq;
     this.session.push({ type: 'message', message: toWireMessage(message) });
+    this.options.metrics?.count('messagesDelivered', { path: 'replay' });
   }
 
   private async catchUp(): Promise<void> {
@@ -80,11 +88,14 @@ export class Subscription {
         continue;
       }
       if (this.closed) return;
-      for (const message of page) if (message.seq > this.cursor) this.pushStored(message);
-      if (page.length === pageSize) {
+      // Wait for the socket to drain between messages of a page, so a replay never queues more than about
+      // the drain threshold (the transport closes a socket with 1 MiB queued as a slow consumer).
+      for (const message of page) {
+        if (message.seq > this.cursor) this.pushStored(message);
         await this.session.drained();
-        continue;
+        if (this.closed) return;
       }
+      if (page.length === pageSize) continue;
       if (this.drainPending(stalled && page.length === 0)) {
         this.catchingUp = false;
         return;
@@ -113,6 +124,7 @@ export class Subscription {
       }
       this.cursor = message.seq;
       this.session.push({ type: 'message', message: toWireMessage(message) });
+      this.options.metrics?.count('messagesDelivered', { path: 'replay' });
     }
     return true;
   }

@@ -46,6 +46,7 @@ export const CLOSE_CODES = {
   INVALID_PAYLOAD: { code: 1007, reconnect: false, description: 'A text frame was not valid UTF-8.' },
   POLICY_VIOLATION: { code: 1008, reconnect: false, description: 'Authentication failed: missing, malformed, forged or expired token, or no auth frame in time.' },
   MESSAGE_TOO_BIG: { code: 1009, reconnect: false, description: 'A frame was larger than 64 KiB.' },
+  SERVER_DRAINING: { code: 4010, reconnect: true, description: 'This instance is shutting down (deploy or restart): reconnect after a short jittered delay, to any instance, and resume with since.' },
 } as const satisfies Record<string, { code: number; reconnect: boolean; description: string }>;
 
 export type CloseName = keyof typeof CLOSE_CODES;

@@ -7,6 +7,8 @@ import { dirname, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
+import type { LogEvent } from 'kysely';
+import type { Metrics } from '../../core/metrics.js';
 import type { Database } from './schema.js';
 import { loggableError } from './sql-errors.js';
 
@@ -40,11 +42,36 @@ export interface SqlDatabase {
   destroy(): Promise<void>;
 }
 
-export function connectDatabase(target: DatabaseTarget, log: SqlStoreLog): SqlDatabase {
-  return target.dialect === 'sqlite' ? connectSqlite(target.filename) : connectPostgres(target.url, log);
+export function connectDatabase(target: DatabaseTarget, log: SqlStoreLog, metrics?: Metrics): SqlDatabase {
+  const database = target.dialect === 'sqlite' ? connectSqlite(target.filename, metrics) : connectPostgres(target.url, log, metrics);
+  return metrics ? timed(database, metrics) : database;
 }
 
-function connectSqlite(filename: string): SqlDatabase {
+/** Kysely's query events -> natter_db_query_seconds{kind="query"}. */
+const queryTimer = (metrics: Metrics | undefined) =>
+  metrics &&
+  ((event: LogEvent) => metrics.observe('dbQuery', event.queryDurationMillis / 1000, { kind: 'query', outcome: event.level === 'error' ? 'error' : 'ok' }));
+
+/** Times every write transaction (a group commit) -> natter_db_query_seconds{kind="transaction"}. */
+function timed(database: SqlDatabase, metrics: Metrics): SqlDatabase {
+  const run = database.writeTransaction.bind(database);
+  return {
+    ...database,
+    writeTransaction: async (work) => {
+      const done = metrics.startTimer('dbQuery', { kind: 'transaction' });
+      try {
+        const result = await run(work);
+        done({ outcome: 'ok' });
+        return result;
+      } catch (error) {
+        done({ outcome: 'error' });
+        throw error;
+      }
+    },
+  };
+}
+
+function connectSqlite(filename: string, metrics?: Metrics): SqlDatabase {
   if (filename !== ':memory:') mkdirSync(dirname(resolve(filename)), { recursive: true });
   const raw = new SqliteDatabase(filename);
   try {
@@ -57,7 +84,7 @@ function connectSqlite(filename: string): SqlDatabase {
     raw.close();
     throw error;
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }), log: queryTimer(metrics) });
   return {
     dialect: 'sqlite',
     db,
@@ -98,7 +125,7 @@ const pgTypes = {
       : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
-function connectPostgres(url: string, log: SqlStoreLog): SqlDatabase {
+function connectPostgres(url: string, log: SqlStoreLog, metrics?: Metrics): SqlDatabase {
   const pool = new pg.Pool({
     connectionString: url,
     types: pgTypes,
@@ -118,7 +145,12 @@ function connectPostgres(url: string, log: SqlStoreLog): SqlDatabase {
   pool.on('connect', (client) => {
     client.on('error', () => undefined);
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: queryTimer(metrics) });
+  metrics?.gauge('dbPool', () => [
+    { labels: { state: 'total' }, value: pool.totalCount },
+    { labels: { state: 'idle' }, value: pool.idleCount },
+    { labels: { state: 'waiting' }, value: pool.waitingCount },
+  ]);
   return {
     dialect: 'postgres',
     db,

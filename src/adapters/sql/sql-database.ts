@@ -3,6 +3,7 @@
  */
 import { Migrator, type Kysely } from 'kysely';
 import { ChatError } from '../../core/errors.js';
+import type { Metrics } from '../../core/metrics.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
 import { connectDatabase, type DatabaseTarget, type SqlDatabase, type SqlStoreLog } from './sql-connection.js';
@@ -39,6 +40,8 @@ export interface OpenSqlStoreOptions {
   /** `sqlite:<path>`, `sqlite::memory:`, `postgres://…` or `postgresql://…`. */
   url: string;
   log?: SqlStoreLog;
+  /** Query and transaction timings, pool gauges (PostgreSQL). */
+  metrics?: Metrics;
 }
 
 const consoleLog: SqlStoreLog = {
@@ -55,7 +58,7 @@ export async function openSqlStore(options: OpenSqlStoreOptions): Promise<SqlSto
   const log = options.log ?? consoleLog;
   let database: SqlDatabase;
   try {
-    database = connectDatabase(target, log);
+    database = connectDatabase(target, log, options.metrics);
   } catch (error) {
     throw new ChatError('UNAVAILABLE', `Cannot open the ${target.dialect} database.`, { cause: error });
   }

@@ -1,9 +1,11 @@
 /** buildApp(deps): the HTTP API, docs and the WebSocket endpoint on one Fastify instance. Never listens. */
+import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { AccountService } from '../../core/accounts.js';
 import type { ChatService } from '../../core/chat.js';
+import type { Metrics } from '../../core/metrics.js';
 import type { AccessTokens, Broker, Store } from '../../core/ports.js';
 import type { RoomService } from '../../core/rooms.js';
 import type { Principal } from '../../core/types.js';
@@ -11,6 +13,7 @@ import { installErrorHandling } from './errors.js';
 import { authRoutes } from './routes/auth.js';
 import { roomRoutes } from './routes/rooms.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoutes, type MetricsSource } from './routes/metrics.js';
 import { webRoutes } from './routes/web.js';
 import { attachWebSocket, type WsOptions } from '../ws/gateway.js';
 
@@ -24,6 +27,11 @@ export interface AppDeps {
   logger: FastifyBaseLogger;
   ws: WsOptions;
   version: string;
+  metrics?: Metrics;
+  /** GET /metrics on this port (omit when metrics have their own listener, or are off). */
+  metricsEndpoint?: { source: MetricsSource; token: string | null };
+  /** Shutdown state shared by /readyz and the WebSocket gateway. */
+  lifecycle?: { draining: boolean };
 }
 
 declare module 'fastify' {
@@ -37,10 +45,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger,
     bodyLimit: 64 * 1024,
     requestIdHeader: false,
+    // Unique across instances (the default counter restarts at req-1 in every process).
+    genReqId: () => randomBytes(6).toString('base64url'),
     routerOptions: { ignoreTrailingSlash: true },
   });
   app.decorateRequest('principal', null);
-  installErrorHandling(app);
+  installErrorHandling(app, deps.metrics);
+  const lifecycle = deps.lifecycle ?? { draining: false };
 
   await app.register(swagger, {
     openapi: {
@@ -50,10 +61,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  await app.register(healthRoutes, { store: deps.store, broker: deps.broker, version: deps.version });
+  await app.register(healthRoutes, { store: deps.store, broker: deps.broker, version: deps.version, lifecycle });
+  if (deps.metricsEndpoint) await app.register(metricsRoutes, deps.metricsEndpoint);
   await app.register(authRoutes, { prefix: '/api', accounts: deps.accounts, accessTokens: deps.accessTokens });
   await app.register(roomRoutes, { prefix: '/api', rooms: deps.rooms, accessTokens: deps.accessTokens });
   await app.register(webRoutes);
-  attachWebSocket(app, { chat: deps.chat, accessTokens: deps.accessTokens, options: deps.ws });
+  attachWebSocket(app, { chat: deps.chat, accessTokens: deps.accessTokens, options: deps.ws, metrics: deps.metrics, lifecycle });
   return app;
 }

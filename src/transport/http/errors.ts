@@ -1,6 +1,7 @@
 /** The HTTP edge of the error catalogue: ChatError codes -> status codes, and the one error handler. */
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { isChatError } from '../../core/errors.js';
+import type { Metrics } from '../../core/metrics.js';
 import { ERROR_CODES, type ErrorBody, type ErrorCode } from '../../protocol/errors.js';
 
 export const HTTP_STATUS: Record<ErrorCode, number> = {
@@ -27,7 +28,13 @@ export const errorBody = (code: ErrorCode, message: string): { error: ErrorBody 
   error: { code, message, temporary: ERROR_CODES[code].temporary },
 });
 
-export function installErrorHandling(app: FastifyInstance): void {
+export function installErrorHandling(app: FastifyInstance, metrics?: Metrics): void {
+  if (metrics) {
+    app.addHook('onSend', (_request, reply, payload, done) => {
+      if (reply.statusCode >= 400) metrics.count('errors', { code: errorCodeOf(payload), transport: 'http' });
+      done(null, payload);
+    });
+  }
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send(errorBody('NOT_FOUND', `no route ${request.method} ${request.routeOptions.url ?? 'here'}`));
   });
@@ -45,4 +52,11 @@ export function installErrorHandling(app: FastifyInstance): void {
     request.log.error({ err: error }, 'unhandled error');
     return reply.status(500).send(errorBody('INTERNAL', `internal error (request ${request.id})`));
   });
+}
+
+/** The catalogue code inside an error body (the only bodies natter answers with >= 400), else "OTHER". */
+function errorCodeOf(payload: unknown): string {
+  if (typeof payload !== 'string') return 'OTHER';
+  const match = /^\{"error":\{"code":"([A-Z_]+)"/.exec(payload);
+  return match?.[1] ?? 'OTHER';
 }

@@ -8,6 +8,7 @@ import type { WebSocket, RawData } from 'ws';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ChatService } from '../../core/chat.js';
 import { isChatError } from '../../core/errors.js';
+import type { Metrics } from '../../core/metrics.js';
 import type { AccessTokens } from '../../core/ports.js';
 import type { SessionPort } from '../../core/session.js';
 import { asSessionId, type Principal, type SessionId } from '../../core/types.js';
@@ -32,6 +33,7 @@ export interface ConnectionDeps {
   accessTokens: AccessTokens;
   log: FastifyBaseLogger;
   authTimeoutMs: number;
+  metrics?: Metrics;
 }
 
 export class Connection implements SessionPort {
@@ -121,6 +123,7 @@ export class Connection implements SessionPort {
   }
 
   close(name: keyof typeof CLOSE_CODES, reason: string): void {
+    this.deps.metrics?.count('wsCloses', { reason: name });
     this.ws.close(CLOSE_CODES[name].code, reason);
   }
 
@@ -129,6 +132,7 @@ export class Connection implements SessionPort {
   }
 
   private replyError(id: string | undefined, code: ErrorCode, message: string): void {
+    this.deps.metrics?.count('errors', { code, transport: 'ws' });
     const error = { code, message, temporary: ERROR_CODES[code].temporary };
     this.send(id === undefined ? { type: 'error', error } : { type: 'reply', id, ok: false, error });
   }

@@ -1,9 +1,14 @@
-/** The WebSocket endpoint `/ws` on Fastify's HTTP server: upgrade, connection registry, heartbeat, shutdown. */
+/**
+ * The WebSocket endpoint `/ws` on Fastify's HTTP server: upgrade, connection registry, heartbeat, and the two
+ * steps of shutdown — `wsDrain` (refuse upgrades with 503, close sockets in jittered batches with SERVER_DRAINING
+ * so clients reconnect elsewhere) and preClose (whatever is left gets 1001).
+ */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { WebSocketServer } from 'ws';
 import type { ChatService } from '../../core/chat.js';
+import type { Metrics } from '../../core/metrics.js';
 import type { AccessTokens } from '../../core/ports.js';
 import { Connection } from './connection.js';
 
@@ -20,13 +25,27 @@ interface GatewayDeps {
   chat: ChatService;
   accessTokens: AccessTokens;
   options: WsOptions;
+  metrics?: Metrics;
+  /** Shared with /readyz: true once shutdown began; upgrades are then refused with 503. */
+  lifecycle: { draining: boolean };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Fisher–Yates: which clients leave first is random, so no group of users is always moved first. */
+function shuffled<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items;
 }
 
 function rejectUpgrade(socket: Duplex, status: number, text: string): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
-export function attachWebSocket(app: FastifyInstance, { chat, accessTokens, options }: GatewayDeps): void {
+export function attachWebSocket(app: FastifyInstance, { chat, accessTokens, options, metrics, lifecycle }: GatewayDeps): void {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
   const connections = new Set<Connection>();
   const log = app.log.child({ component: 'ws' });
@@ -39,8 +58,13 @@ export function attachWebSocket(app: FastifyInstance, { chat, accessTokens, opti
       rejectUpgrade(socket, 404, 'Not Found');
       return;
     }
+    if (lifecycle.draining) {
+      // The load balancer retries another instance (nginx: proxy_next_upstream http_503).
+      rejectUpgrade(socket, 503, 'Service Unavailable');
+      return;
+    }
     wss.handleUpgrade(request, socket, head, (ws) => {
-      const connection = new Connection(ws, { chat, accessTokens, log, authTimeoutMs: options.authTimeoutMs }, url.searchParams.get('token'));
+      const connection = new Connection(ws, { chat, accessTokens, log, authTimeoutMs: options.authTimeoutMs, metrics }, url.searchParams.get('token'));
       connections.add(connection);
       ws.on('close', () => connections.delete(connection));
     });
@@ -62,13 +86,10 @@ export function attachWebSocket(app: FastifyInstance, { chat, accessTokens, opti
   }, sweepEvery);
   sweep.unref();
 
-  app.decorate('wsConnectionCount', () => connections.size);
-  app.addHook('preClose', async () => {
-    app.server.off('upgrade', onUpgrade);
-    clearInterval(sweep);
-    for (const c of connections) c.close('GOING_AWAY', 'server shutting down');
-    await Promise.all(
-      [...connections].map(
+  /** Waits (at most 2 s) for the closing handshakes; a peer that does not answer is cut. */
+  const closed = (list: Connection[]) =>
+    Promise.all(
+      list.map(
         (c) =>
           new Promise<void>((resolve) => {
             const t = setTimeout(() => {
@@ -82,6 +103,32 @@ export function attachWebSocket(app: FastifyInstance, { chat, accessTokens, opti
           }),
       ),
     );
+
+  /**
+   * Refuses new upgrades, then closes every socket with SERVER_DRAINING, spread over about `spreadMs`: shuffled,
+   * in batches every ~100 ms with ±50 % jitter, so the clients do not all reconnect (to the other instances) at once.
+   */
+  const drain = async (spreadMs: number): Promise<void> => {
+    lifecycle.draining = true;
+    const all = shuffled([...connections]);
+    if (all.length === 0) return;
+    const tick = Math.max(20, Math.min(100, spreadMs / 10));
+    const perBatch = Math.max(1, Math.ceil((all.length * tick) / Math.max(spreadMs, 1)));
+    log.info({ connections: all.length, spreadMs, perBatch }, 'draining: asking clients to reconnect elsewhere');
+    for (let i = 0; i < all.length; i += perBatch) {
+      for (const c of all.slice(i, i + perBatch)) c.close('SERVER_DRAINING', 'server restarting; reconnect');
+      if (i + perBatch < all.length) await sleep(tick * (0.5 + Math.random()));
+    }
+    await closed(all);
+  };
+
+  app.decorate('wsConnectionCount', () => connections.size);
+  app.decorate('wsDrain', drain);
+  app.addHook('preClose', async () => {
+    app.server.off('upgrade', onUpgrade);
+    clearInterval(sweep);
+    for (const c of connections) c.close('GOING_AWAY', 'server shutting down');
+    await closed([...connections]);
     wss.close();
   });
 }
@@ -89,5 +136,7 @@ export function attachWebSocket(app: FastifyInstance, { chat, accessTokens, opti
 declare module 'fastify' {
   interface FastifyInstance {
     wsConnectionCount(): number;
+    /** Shutdown step 1: refuse upgrades (503) and move every client elsewhere over about `spreadMs`. */
+    wsDrain(spreadMs: number): Promise<void>;
   }
 }

@@ -1,0 +1,68 @@
+/**
+ * The Metrics port on prom-client: one private Registry per natter instance (tests run several in one process),
+ * collectors built from the core's catalogue, plus prom-client's default process metrics (event-loop lag, memory,
+ * CPU, handles, GC) under their standard names.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { METRICS, type CounterName, type GaugeName, type GaugeSample, type HistogramName, type Labels, type Metrics } from '../../core/metrics.js';
+
+export class PromMetrics implements Metrics {
+  readonly registry = new Registry();
+  private readonly counters = new Map<string, Counter>();
+  private readonly histograms = new Map<string, Histogram>();
+  private readonly gauges = new Map<string, Array<() => number | GaugeSample[]>>();
+
+  constructor(options: { defaultLabels?: Record<string, string>; processMetrics?: boolean } = {}) {
+    if (options.defaultLabels) this.registry.setDefaultLabels(options.defaultLabels);
+    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
+    for (const [key, spec] of Object.entries(METRICS)) {
+      const base = { name: spec.name, help: spec.help, labelNames: [...spec.labels], registers: [this.registry] };
+      if (spec.kind === 'counter') this.counters.set(key, new Counter(base));
+      else if (spec.kind === 'histogram') this.histograms.set(key, new Histogram({ ...base, buckets: [...(spec.buckets ?? [])] }));
+      else {
+        const readers: Array<() => number | GaugeSample[]> = [];
+        this.gauges.set(key, readers);
+        new Gauge({
+          ...base,
+          collect() {
+            this.reset();
+            for (const read of readers) {
+              const value = read();
+              if (typeof value === 'number') this.set(value);
+              else for (const sample of value) this.set({ ...sample.labels }, sample.value);
+            }
+          },
+        });
+      }
+    }
+  }
+
+  count(name: CounterName, labels?: Labels, by = 1): void {
+    const counter = this.counters.get(name)!;
+    if (labels) counter.inc({ ...labels }, by);
+    else counter.inc(by);
+  }
+
+  observe(name: HistogramName, seconds: number, labels?: Labels): void {
+    const histogram = this.histograms.get(name)!;
+    if (labels) histogram.observe({ ...labels }, seconds);
+    else histogram.observe(seconds);
+  }
+
+  startTimer(name: HistogramName, labels?: Labels): (labels?: Labels) => void {
+    const started = process.hrtime.bigint();
+    return (more) => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.observe(name, seconds, more ? { ...labels, ...more } : labels);
+    };
+  }
+
+  gauge(name: GaugeName, read: () => number | GaugeSample[]): void {
+    this.gauges.get(name)!.push(read);
+  }
+
+  /** The exposition text and its content type. */
+  async scrape(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
