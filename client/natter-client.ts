@@ -45,6 +45,8 @@ export interface ClientEvents {
   'presence.joined': (event: RoomEvent) => void;
   'presence.left': (event: RoomEvent) => void;
   typing: (event: RoomEvent) => void;
+  /** The server ended this user's membership of a room (kicked or banned): it is no longer joined. */
+  removed: (event: { room: string; reason: string }) => void;
   /** A send was acked (also resolved through the promise `send` returned). */
   ack: (pending: PendingSend, result: SendResult) => void;
   /** Something went wrong that no promise reports (a refused join on reconnect, a failed token refresh…). */
@@ -73,6 +75,13 @@ export interface NatterClientOptions {
   /** Probe a silent connection with `ping` after this long; a missing reply means it is dead (default 25 s, 0 = off). */
   keepAliveMs?: number;
 }
+
+/** 1008 (authentication failed), 4002 (token expired on an open socket), 4003 (sessions revoked): new token first. */
+const TOKEN_CLOSES = new Set([1008, 4002, 4003]);
+/** Closes after which the same client would fail the same way: binary/invalid/oversized frames, protocol abuse, too many sockets. */
+const FINAL_CLOSES = new Set([1003, 1007, 1009, 4500, 4501]);
+/** natter refuses frames over 64 KiB; keep sends well below so a huge body fails alone instead of closing the socket. */
+const MAX_SEND_FRAME_BYTES = 60 * 1024;
 
 type Fields<K extends CommandType> = Omit<CommandOf<K>, 'type' | 'id'>;
 interface Results {
@@ -185,6 +194,9 @@ export class NatterClient extends Emitter<ClientEvents> {
   /** Sends a message; resolves with the ack once committed, re-sending across reconnects until then. */
   send(room: string, body: string, options: { clientMsgId?: string } = {}): Promise<SendResult> {
     if (!this.rooms.has(room)) return Promise.reject(new NatterError('NOT_JOINED', `join ${room} before sending to it`, false));
+    if (new TextEncoder().encode(body).length > MAX_SEND_FRAME_BYTES) {
+      return Promise.reject(new NatterError('VALIDATION_FAILED', 'body: too long', false));
+    }
     const { promise, entry } = this.outbox.add(room, body, options.clientMsgId);
     this.trySend(entry);
     return promise;
@@ -256,11 +268,16 @@ export class NatterClient extends Emitter<ClientEvents> {
   /** The socket is gone (closed, errored or judged dead): fail what waited on it and plan the next attempt. */
   private lost(code: number, reason: string): void {
     this.dropSocket(code);
-    if (code === 1008) {
-      // The token was refused: ask for a fresh one once; a second refusal in a row means logged out.
+    if (TOKEN_CLOSES.has(code)) {
+      // The token was refused or expired: ask for a fresh one; a second refusal in a row means logged out.
       if (++this.authRejections >= 2) return this.setState({ state: 'unauthorized', attempt: 0, closeCode: code, reason });
       void this.open('reconnecting', 'rejected');
       return;
+    }
+    if (FINAL_CLOSES.has(code)) {
+      // The server says reconnecting would not help without a change (see docs/protocol.md, close codes).
+      this.emit('error', new NatterError('DISCONNECTED', `closed by the server (${code}${reason ? `: ${reason}` : ''})`, false));
+      return this.setState({ state: 'closed', attempt: 0, closeCode: code, reason });
     }
     this.scheduleReconnect(code, reason);
   }
@@ -390,6 +407,23 @@ export class NatterClient extends Emitter<ClientEvents> {
       case 'error':
         this.emit('error', new NatterError(frame.error.code, frame.error.message, frame.error.temporary));
         return;
+      default:
+        return this.onOtherPush(frame as { type: string; room?: unknown; reason?: unknown });
+    }
+  }
+
+  /** Pushes newer servers send: `auth.expiring` (refresh now) and `room.removed` (kicked or banned). */
+  private onOtherPush(frame: { type: string; room?: unknown; reason?: unknown }): void {
+    if (frame.type === 'auth.expiring') {
+      clearTimeout(this.timers.refresh);
+      void this.refreshToken();
+    } else if (frame.type === 'room.removed' && typeof frame.room === 'string') {
+      const r = this.rooms.get(frame.room);
+      if (!r) return;
+      this.rooms.delete(frame.room);
+      const reason = String(frame.reason ?? 'removed');
+      this.failJoin(frame.room, r, new NatterError(reason === 'banned' ? 'FORBIDDEN' : 'ROOM_NOT_FOUND', `removed from the room (${reason})`, false), true);
+      this.emit('removed', { room: frame.room, reason });
     }
   }
 

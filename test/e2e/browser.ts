@@ -26,7 +26,8 @@ export function launch(): Promise<Browser> {
 
 /** Builds web/dist from the current sources (about a second), so the browser never tests a stale build. */
 export function ensureWebBuild(): void {
-  execSync('npm run build:web', { stdio: 'inherit' });
+  // vitest sets NODE_ENV=test, which would make Vite build a development bundle.
+  execSync('npm run build:web', { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
   if (!existsSync('web/dist/index.html')) throw new Error('web build produced no web/dist/index.html');
   mkdirSync(SHOTS, { recursive: true });
 }

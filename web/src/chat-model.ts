@@ -74,6 +74,11 @@ export class ChatModel {
       this.changed();
       setTimeout(() => this.changed(), TYPING_SHOWN_MS + 50);
     });
+    this.client.on('removed', ({ room, reason }) => {
+      this.notice = `You were ${reason === 'banned' ? 'banned' : 'removed'} from ${this.rooms.find((r) => r.id === room)?.name ?? 'a room'}.`;
+      if (this.current === room) this.current = null;
+      void this.loadRooms();
+    });
     this.client.on('error', (e) => {
       if (e.code === 'ROOM_NOT_FOUND') this.notice = 'That room is gone or you are no longer a member.';
       this.changed();
