@@ -31,6 +31,7 @@ export interface Config {
   presenceLeaseMs: number;
   maintenanceIntervalMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  security: SecurityConfig;
   /** auto: human-readable when stdout is a terminal, JSON otherwise. */
   logFormat: 'auto' | 'json' | 'pretty';
   /** Hard limit for a graceful shutdown (SIGTERM/SIGINT); the process exits with 1 when it is exceeded. */
@@ -42,6 +43,34 @@ export interface Config {
   /** null: /metrics is served on PORT; otherwise only on this port (0: any free port). */
   metricsPort: number | null;
   metricsHost: string;
+}
+
+/** Defences against hostile clients (docs/security.md). */
+export interface SecurityConfig {
+  /** WebSocket Origins allowed besides the same origin (exact scheme://host[:port]). */
+  allowedOrigins: string[];
+  /** Origins allowed by CORS on the HTTP API; empty: CORS closed (no Access-Control-* headers). */
+  corsOrigins: string[];
+  /** Behind a reverse proxy: the client address is the last X-Forwarded-For hop. */
+  trustProxy: boolean;
+  maxConnectionsPerIp: number;
+  maxConnectionsPerUser: number;
+  connectBurst: number;
+  connectsPerSecond: number;
+  maxRoomsPerConnection: number;
+  maxViolationsPerMinute: number;
+  messageRate: { capacity: number; perSecond: number };
+  typingRate: { capacity: number; perSecond: number };
+  /** HTTP /api/auth/* requests per client address. */
+  authRate: { capacity: number; perSecond: number };
+  /** Failed logins per account and per address before throttling (refilled over 15 minutes). */
+  loginFailures: number;
+  tokenRefreshLeadMs: number;
+  tokenExpiryGraceMs: number;
+  /** Bearer token of the admin API (POST /api/admin/...); null: the admin API is off. */
+  adminToken: string | null;
+  /** External identity provider (EdDSA / RS256 via JWKS); null: natter's own HS256 tokens only. */
+  jwks: { url: string; issuer: string; algorithms: Array<'EdDSA' | 'RS256'> } | null;
 }
 
 export class ConfigError extends Error {
@@ -106,6 +135,38 @@ export function loadConfig(env: Env = readEnv()): Config {
   const metricsToken = env.METRICS_TOKEN ? env.METRICS_TOKEN : null;
   if (metricsToken !== null && metricsToken.length < 16) problems.push('METRICS_TOKEN must be at least 16 characters');
 
+  const list = (name: string) => str(name, '').split(',').map((v) => v.trim()).filter(Boolean);
+  const allowedOrigins = list('ALLOWED_ORIGINS');
+  for (const origin of [...allowedOrigins, ...list('CORS_ORIGINS')]) {
+    if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) problems.push(`origin "${origin}" must be scheme://host[:port] with no path`);
+  }
+  const adminToken = env.ADMIN_TOKEN ? env.ADMIN_TOKEN : null;
+  if (adminToken !== null && Buffer.byteLength(adminToken) < 32) problems.push('ADMIN_TOKEN must be at least 32 bytes');
+  const jwksAlgorithms = list('JWT_JWKS_ALGORITHMS');
+  const algorithms = (jwksAlgorithms.length > 0 ? jwksAlgorithms : ['EdDSA', 'RS256']) as Array<'EdDSA' | 'RS256'>;
+  if (!algorithms.every((a) => a === 'EdDSA' || a === 'RS256')) problems.push('JWT_JWKS_ALGORITHMS may list only EdDSA and RS256');
+  if (env.JWT_JWKS_URL && !env.JWT_JWKS_ISSUER) problems.push('JWT_JWKS_URL needs JWT_JWKS_ISSUER (the identity provider\'s iss)');
+  if (env.JWT_JWKS_URL && !/^https?:\/\//.test(env.JWT_JWKS_URL)) problems.push('JWT_JWKS_URL must be an http(s) URL');
+  const security: SecurityConfig = {
+    allowedOrigins,
+    corsOrigins: list('CORS_ORIGINS'),
+    trustProxy: oneOf('TRUST_PROXY', 'false', ['true', 'false'] as const) === 'true',
+    maxConnectionsPerIp: int('WS_MAX_CONNECTIONS_PER_IP', 200, 1, 1_000_000),
+    maxConnectionsPerUser: int('WS_MAX_CONNECTIONS_PER_USER', 20, 1, 100_000),
+    connectBurst: int('WS_CONNECT_BURST', 20, 1, 1_000_000),
+    connectsPerSecond: int('WS_CONNECTS_PER_SECOND', 10, 1, 1_000_000),
+    maxRoomsPerConnection: int('MAX_ROOMS_PER_CONNECTION', 128, 1, 128),
+    maxViolationsPerMinute: int('WS_MAX_VIOLATIONS_PER_MINUTE', 20, 0, 10_000),
+    messageRate: { capacity: int('MESSAGE_RATE_BURST', 30, 1, 1_000_000), perSecond: int('MESSAGE_RATE_PER_SECOND', 10, 1, 1_000_000) },
+    typingRate: { capacity: int('TYPING_RATE_BURST', 10, 1, 1_000_000), perSecond: int('TYPING_RATE_PER_SECOND', 2, 1, 1_000_000) },
+    authRate: { capacity: int('AUTH_RATE_BURST', 30, 1, 1_000_000), perSecond: int('AUTH_RATE_PER_SECOND', 1, 1, 1_000_000) },
+    loginFailures: int('LOGIN_FAILURES', 10, 1, 1_000_000),
+    tokenRefreshLeadMs: int('TOKEN_REFRESH_LEAD_MS', 60_000, 100, 3_600_000),
+    tokenExpiryGraceMs: int('TOKEN_EXPIRY_GRACE_MS', 10_000, 0, 300_000),
+    adminToken,
+    jwks: env.JWT_JWKS_URL ? { url: env.JWT_JWKS_URL, issuer: env.JWT_JWKS_ISSUER ?? '', algorithms } : null,
+  };
+
   const config: Config = {
     env: nodeEnv,
     host: str('HOST', '0.0.0.0'),
@@ -129,6 +190,7 @@ export function loadConfig(env: Env = readEnv()): Config {
     presenceLeaseMs: int('PRESENCE_LEASE_MS', 15_000, 1_000, 300_000),
     maintenanceIntervalMs: int('MAINTENANCE_INTERVAL_MS', 1_000, 100, 60_000),
     logLevel: oneOf('LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+    security,
     logFormat: oneOf('LOG_FORMAT', 'auto', ['auto', 'json', 'pretty'] as const),
     shutdownTimeoutMs,
     shutdownDrainMs,

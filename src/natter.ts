@@ -13,13 +13,15 @@ import { ChatService } from './core/chat.js';
 import type { CoreDeps, Logger } from './core/deps.js';
 import { Hub } from './core/hub.js';
 import type { Metrics } from './core/metrics.js';
-import type { Broker, PasswordHasher, Presence, Store } from './core/ports.js';
+import type { AccessTokens, Broker, PasswordHasher, Presence, Store } from './core/ports.js';
 import { RoomService } from './core/rooms.js';
 import { Argon2Hasher } from './adapters/auth/argon2-hasher.js';
 import { RandomIds, RandomOpaqueTokens } from './adapters/auth/crypto-ids.js';
 import { JwtAccessTokens } from './adapters/auth/jwt-access-tokens.js';
 import { MemoryBroker } from './adapters/memory/memory-broker.js';
 import { MemoryPresence } from './adapters/memory/memory-presence.js';
+import { MemoryRateLimiter } from './adapters/memory/memory-rate-limiter.js';
+import { RedisRateLimiter } from './adapters/redis/redis-rate-limiter.js';
 import { openSqlStore } from './adapters/sql/sql-database.js';
 import { connectRedis } from './adapters/redis/redis-connection.js';
 import { RedisBroker } from './adapters/redis/redis-broker.js';
@@ -61,6 +63,9 @@ export interface NatterOverrides {
   metrics?: PromMetrics;
 }
 
+/** Failed logins are counted over this window (the bucket refills completely in it). */
+const LOGIN_WINDOW_S = 15 * 60;
+
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** A configured secret, or (development only) one generated once and kept in DATA_DIR with mode 0600. */
@@ -100,13 +105,19 @@ export async function createNatter(config: Config, overrides: NatterOverrides = 
       audience: config.jwtAudience,
       ttlSeconds: config.accessTokenTtlSeconds,
       clock,
+      ...(config.security.jwks ? { jwks: config.security.jwks } : {}),
     }),
     opaqueTokens: new RandomOpaqueTokens(),
+    rateLimiter: fanOut.rateLimiter,
     limits: {
       maxBodyChars: config.maxBodyChars,
       historyOnJoin: config.historyOnJoin,
       catchUpPage: 200,
       refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+      maxRoomsPerSession: config.security.maxRoomsPerConnection,
+      messageRate: config.security.messageRate,
+      typingRate: config.security.typingRate,
+      loginFailureRate: { capacity: config.security.loginFailures, perSecond: config.security.loginFailures / LOGIN_WINDOW_S },
     },
     log,
     metrics,
@@ -115,14 +126,18 @@ export async function createNatter(config: Config, overrides: NatterOverrides = 
   broker.onEnvelope((envelope) => hub.dispatch(envelope));
   const rooms = new RoomService(deps);
   const chat = new ChatService(deps, rooms, hub);
+  broker.onControl((event) => chat.handleControl(event));
   const maintenance = startMaintenance(chat, config.maintenanceIntervalMs, log);
   broker.onRestored(() => maintenance.runNow());
   const accounts = new AccountService(deps);
+  // The edges see access tokens through the account service: signature and expiry, and not revoked since.
+  const checkedTokens: AccessTokens = { issue: (p) => deps.accessTokens.issue(p), verify: (t) => accounts.authenticate(t) };
   const app = await buildApp({
     accounts,
     rooms,
     chat,
-    accessTokens: deps.accessTokens,
+    accessTokens: checkedTokens,
+    security: { config: config.security, rateLimiter: fanOut.rateLimiter },
     store,
     broker,
     logger,
@@ -201,15 +216,19 @@ async function pickFanOut(config: Config, overrides: NatterOverrides, log: Logge
   if (overrides.broker || overrides.presence || config.redisUrl === null) {
     const broker = overrides.broker ?? new MemoryBroker();
     const presence = overrides.presence ?? new MemoryPresence();
-    return { broker, presence, closeFanOut: async () => void (await Promise.all([broker.close(), presence.close()])) };
+    const rateLimiter = new MemoryRateLimiter();
+    return { broker, presence, rateLimiter, closeFanOut: async () => void (await Promise.all([broker.close(), presence.close(), rateLimiter.close()])) };
   }
   const redis = await connectRedis({ url: config.redisUrl, cluster: config.redisCluster, log });
   const broker = await RedisBroker.start(redis, config.redisPrefix, log, instanceId);
   const presence = new RedisPresence(redis, { prefix: config.redisPrefix, instanceId, leaseMs: config.presenceLeaseMs, log });
+  const rateLimiter = new RedisRateLimiter(redis, config.redisPrefix, log);
   return {
     broker,
     presence,
+    rateLimiter,
     closeFanOut: async () => {
+      await rateLimiter.close();
       await presence.close();
       await broker.close(); // quits the shared connections
     },

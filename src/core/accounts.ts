@@ -1,6 +1,10 @@
-/** Use cases for accounts: register, log in, rotate refresh tokens, log out. */
+/**
+ * Use cases for accounts: register, log in (throttled), rotate refresh tokens, log out, change the password,
+ * revoke a user (admin), and authenticate an access token (signature, expiry, and revocation).
+ */
 import { ChatError } from './errors.js';
 import type { CoreDeps } from './deps.js';
+import type { RateDecision, VerifiedAccessToken } from './ports.js';
 import { asUserId, type Principal, type User, type UserId } from './types.js';
 import { checkPassword, checkUsername } from './validate.js';
 
@@ -12,7 +16,24 @@ export interface Session {
   refreshTokenExpiresAt: number;
 }
 
-type AccountDeps = Pick<CoreDeps, 'store' | 'clock' | 'ids' | 'hasher' | 'accessTokens' | 'opaqueTokens' | 'limits' | 'log'>;
+type AccountDeps = Pick<
+  CoreDeps,
+  'store' | 'broker' | 'clock' | 'ids' | 'hasher' | 'accessTokens' | 'opaqueTokens' | 'rateLimiter' | 'limits' | 'log'
+>;
+
+/** Where a login attempt comes from (the client address as the transport sees it). */
+export interface LoginContext {
+  ip: string;
+}
+
+const rateLimited = (d: RateDecision): ChatError =>
+  new ChatError('RATE_LIMITED', `too many failed attempts; retry in ${Math.ceil(d.retryAfterMs / 1000)} s`, { cause: { retryAfterMs: d.retryAfterMs } });
+
+/** The retry delay of a RATE_LIMITED error (for Retry-After), when known. */
+export const retryAfterMs = (err: ChatError): number | undefined => {
+  const cause = err.cause as { retryAfterMs?: unknown } | undefined;
+  return typeof cause?.retryAfterMs === 'number' ? cause.retryAfterMs : undefined;
+};
 
 export class AccountService {
   /** Verified against for unknown usernames, so both failures cost one argon2 verification. */
@@ -30,18 +51,94 @@ export class AccountService {
     return this.openSession(user, this.deps.ids.next());
   }
 
-  async login(username: string, password: string): Promise<Session> {
-    const record = await this.deps.store.findUserByName(username);
-    if (!record) {
-      this.dummyHash ??= this.deps.hasher.hash('natter-timing-parity-dummy');
-      await this.deps.hasher.verify(await this.dummyHash, password);
-      throw new ChatError('INVALID_CREDENTIALS', 'invalid username or password');
+  /**
+   * Same answer, status and cost for an unknown user and a wrong password (a dummy hash is verified). Failures are
+   * counted per account and per client address; once a bucket is empty, attempts are refused with RATE_LIMITED
+   * before any hashing until it refills (never a permanent lock-out).
+   */
+  async login(username: string, password: string, context: LoginContext = { ip: 'unknown' }): Promise<Session> {
+    const { rateLimiter, limits } = this.deps;
+    const keys = [`login:user:${username.toLowerCase()}`, `login:ip:${context.ip}`];
+    for (const key of keys) {
+      const check = await rateLimiter.take(key, limits.loginFailureRate, 0);
+      if (!check.allowed) throw rateLimited(check);
     }
-    if (!(await this.deps.hasher.verify(record.passwordHash, password))) {
+    const record = await this.deps.store.findUserByName(username);
+    let ok = false;
+    if (record) ok = await this.deps.hasher.verify(record.passwordHash, password);
+    else await this.deps.hasher.verify(await (this.dummyHash ??= this.deps.hasher.hash('natter-timing-parity-dummy')), password);
+    if (!record || !ok) {
+      await Promise.all(keys.map((key) => rateLimiter.take(key, limits.loginFailureRate, 1)));
       throw new ChatError('INVALID_CREDENTIALS', 'invalid username or password');
     }
     const { passwordHash: _omit, ...user } = record;
     return this.openSession(user, this.deps.ids.next());
+  }
+
+  /**
+   * Verifies an access token and that it was not revoked (issued before the user's last logout, password change
+   * or admin revoke). A token of an external identity provider provisions its user on first sight.
+   */
+  async authenticate(token: string): Promise<VerifiedAccessToken> {
+    const verified = await this.deps.accessTokens.verify(token);
+    let validAfter = await this.deps.store.tokensValidAfter(verified.userId);
+    if (validAfter === undefined && verified.external) {
+      await this.deps.store
+        .createUser({ id: verified.userId, username: verified.username, createdAt: this.deps.clock.now(), passwordHash: '!external' })
+        .catch((err: unknown) => {
+          throw new ChatError('TOKEN_INVALID', 'token invalid', { cause: err });
+        });
+      validAfter = 0;
+    }
+    if (validAfter === undefined) throw new ChatError('TOKEN_INVALID', 'token invalid');
+    if (verified.issuedAt < validAfter) throw new ChatError('TOKEN_INVALID', 'token revoked');
+    return verified;
+  }
+
+  /**
+   * Changes the password (the current one is required), revokes every token of the user and closes every socket
+   * of the user on every instance; answers a fresh session for the caller.
+   */
+  async changePassword(principal: Principal, currentPassword: string, newPassword: string): Promise<Session> {
+    checkPassword(newPassword);
+    const record = await this.deps.store.findUserByName(principal.username);
+    if (!record || record.id !== principal.userId || !(await this.deps.hasher.verify(record.passwordHash, currentPassword))) {
+      throw new ChatError('INVALID_CREDENTIALS', 'current password is wrong');
+    }
+    await this.deps.store.setPasswordHash(record.id, await this.deps.hasher.hash(newPassword));
+    await this.revokeSessions(record.id, 'password');
+    const { passwordHash: _omit, ...user } = record;
+    return this.openSession(user, this.deps.ids.next());
+  }
+
+  /**
+   * Admin revoke (the CLI's `natter user revoke` and `POST /api/admin/users/:user/revoke`): every refresh token and
+   * every access token issued so far is refused, and every socket of the user closes on every instance.
+   */
+  async revokeUser(userId: UserId): Promise<void> {
+    if ((await this.deps.store.tokensValidAfter(userId)) === undefined) throw new ChatError('USER_NOT_FOUND', 'no such user');
+    await this.revokeSessions(userId, 'admin');
+    this.deps.log.info({ userId }, 'user revoked by an administrator');
+  }
+
+  /** Same as revokeUser, by username (for the CLI). */
+  async revokeUsername(username: string): Promise<UserId> {
+    const user = await this.deps.store.findUserByName(username);
+    if (!user) throw new ChatError('USER_NOT_FOUND', 'no such user');
+    await this.revokeUser(user.id);
+    return user.id;
+  }
+
+  /**
+   * Tokens issued before the start of the current second are refused (so the fresh pair a password change answers
+   * stays valid); sockets everywhere are told to close.
+   */
+  private async revokeSessions(userId: UserId, reason: 'logout' | 'password' | 'admin'): Promise<void> {
+    const now = this.deps.clock.now();
+    await this.deps.store.revokeUserTokens(userId, now - (now % 1000), { refreshTokens: true });
+    await this.deps.broker.publishControl({ kind: 'user.revoked', user: userId, reason }).catch((err: unknown) => {
+      this.deps.log.warn({ err, userId }, 'revocation broadcast failed; sockets close at their next token check');
+    });
   }
 
   /** Rotates: the presented token is spent; presenting a spent token again revokes its whole family. */
@@ -62,10 +159,21 @@ export class AccountService {
     return this.openSession(user, record.familyId);
   }
 
-  /** Revokes the refresh token's family. Unknown tokens are ignored, so logout is idempotent. */
+  /**
+   * Revokes the refresh token's family, refuses every access token of the user issued so far, and closes every
+   * socket of the user on every instance (other devices get a fresh access token with their own refresh token and
+   * reconnect). Unknown tokens are ignored, so logout is idempotent.
+   */
   async logout(refreshToken: string): Promise<void> {
     const record = await this.deps.store.findRefreshToken(this.deps.opaqueTokens.hash(refreshToken));
-    if (record) await this.deps.store.revokeRefreshFamily(record.familyId, this.deps.clock.now());
+    if (!record) return;
+    const now = this.deps.clock.now();
+    await this.deps.store.revokeRefreshFamily(record.familyId, now);
+    await this.deps.store.revokeUserTokens(record.userId, now - (now % 1000), { refreshTokens: false });
+    // Other families of the user stay valid: only their access tokens must be refreshed.
+    await this.deps.broker.publishControl({ kind: 'user.revoked', user: record.userId, reason: 'logout' }).catch((err: unknown) => {
+      this.deps.log.warn({ err, userId: record.userId }, 'revocation broadcast failed');
+    });
   }
 
   async me(userId: UserId): Promise<User> {

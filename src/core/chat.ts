@@ -7,13 +7,17 @@ import { ChatError } from './errors.js';
 import type { CoreDeps } from './deps.js';
 import type { Hub } from './hub.js';
 import type { RoomService } from './rooms.js';
+import type { ControlEvent, RateRule } from './ports.js';
 import type { SessionPort } from './session.js';
 import type { Subscription } from './subscription.js';
 import { asRoomId, type RoomId, type SessionId } from './types.js';
 import { checkBody } from './validate.js';
 import { isoTime, toUserRef } from './wire.js';
 
-type ChatDeps = Pick<CoreDeps, 'store' | 'broker' | 'presence' | 'clock' | 'limits' | 'log' | 'metrics'>;
+type ChatDeps = Pick<CoreDeps, 'store' | 'broker' | 'presence' | 'clock' | 'rateLimiter' | 'limits' | 'log' | 'metrics'>;
+
+/** How long a subscription's authorization is trusted before a send or typing checks the store again. */
+export const REAUTHORIZE_AFTER_MS = 5_000;
 
 interface LiveSession {
   port: SessionPort;
@@ -67,6 +71,9 @@ export class ChatService {
       await this.deps.store.addMember(room.id, principal.userId, 'member', this.deps.clock.now());
     }
     const previous = live.rooms.get(room.id);
+    if (!previous && live.rooms.size >= this.deps.limits.maxRoomsPerSession) {
+      throw new ChatError('LIMIT_EXCEEDED', `at most ${this.deps.limits.maxRoomsPerSession} rooms per connection; leave one first`);
+    }
     if (previous) this.hub.detach(previous);
     const subscription = await this.hub.attach(room.id, live.port);
     if (!this.sessions.has(sessionId)) {
@@ -115,7 +122,7 @@ export class ChatService {
   }
 
   async typing(sessionId: SessionId, roomRef: string): Promise<void> {
-    const { port, subscription } = this.joined(sessionId, roomRef);
+    const { port, subscription } = await this.authorized(sessionId, roomRef, 'typing', this.deps.limits.typingRate);
     await this.deps.broker.publish(subscription.room, { kind: 'typing', room: subscription.room, user: toUserRef(port.principal) });
   }
 
@@ -133,6 +140,32 @@ export class ChatService {
     const subscriptions = [...live.rooms.values()];
     live.rooms.clear();
     await Promise.all(subscriptions.map((s) => this.release(live.port, s)));
+  }
+
+  /**
+   * A deployment-wide control event (from any instance, this one included): a revoked user's sessions end; a
+   * kicked or banned user's subscriptions to the room end and they are told so.
+   */
+  handleControl(event: ControlEvent): void {
+    for (const live of [...this.sessions.values()]) {
+      if (live.port.principal.userId !== event.user) continue;
+      if (event.kind === 'user.revoked') {
+        live.port.end('revoked');
+        continue;
+      }
+      const subscription = live.rooms.get(event.room);
+      if (!subscription) continue;
+      live.rooms.delete(event.room);
+      void this.release(live.port, subscription);
+      live.port.push({ type: 'room.removed', room: event.room, reason: event.reason });
+    }
+  }
+
+  /** Live sessions of a user on this instance (for connection caps and tests). */
+  sessionsOf(userId: string): number {
+    let n = 0;
+    for (const live of this.sessions.values()) if (live.port.principal.userId === userId) n++;
+    return n;
   }
 
   /**
@@ -178,6 +211,34 @@ export class ChatService {
     const live = this.sessions.get(sessionId);
     if (!live) throw new ChatError('UNAUTHENTICATED', 'session is not connected');
     return live;
+  }
+
+  /**
+   * The session has joined the room, is within its rate, and is still allowed to read the room (re-checked against
+   * the store when the last check is older than REAUTHORIZE_AFTER_MS, in case a control event was lost).
+   */
+  private async authorized(sessionId: SessionId, roomRef: string, kind: string, rule: RateRule) {
+    const joined = this.joined(sessionId, roomRef);
+    const { port, subscription } = joined;
+    const decision = await this.deps.rateLimiter.take(`${kind}:${port.principal.userId}`, rule);
+    if (!decision.allowed) {
+      throw new ChatError('RATE_LIMITED', `slow down: retry in ${decision.retryAfterMs} ms`, { cause: { retryAfterMs: decision.retryAfterMs } });
+    }
+    const now = this.deps.clock.now();
+    if (now - subscription.authorizedAt > REAUTHORIZE_AFTER_MS) {
+      try {
+        await this.rooms.requireReadable(port.principal, subscription.room);
+        subscription.authorizedAt = now;
+      } catch (err) {
+        const live = this.sessions.get(sessionId);
+        if (live?.rooms.get(subscription.room) === subscription) {
+          live.rooms.delete(subscription.room);
+          await this.release(port, subscription);
+        }
+        throw err;
+      }
+    }
+    return joined;
   }
 
   private joined(sessionId: SessionId, roomRef: string): { port: SessionPort; subscription: Subscription } {

@@ -6,6 +6,8 @@ import type {
   OpaqueTokens,
   PasswordHasher,
   Presence,
+  RateLimiter,
+  RateRule,
   Store,
 } from './ports.js';
 import type { Metrics } from './metrics.js';
@@ -26,6 +28,13 @@ export interface Limits {
   /** Page size for catch-up reads from the store. */
   catchUpPage: number;
   refreshTokenTtlSeconds: number;
+  /** Rooms one connection may have joined at once. */
+  maxRoomsPerSession: number;
+  /** Per user, shared across instances when the limiter is. */
+  messageRate: RateRule;
+  typingRate: RateRule;
+  /** Failed logins per account and per client address (never a lock-out: the bucket refills). */
+  loginFailureRate: RateRule;
 }
 
 /** Everything the core needs, passed as one object from the composition root. */
@@ -38,6 +47,7 @@ export interface CoreDeps {
   hasher: PasswordHasher;
   accessTokens: AccessTokens;
   opaqueTokens: OpaqueTokens;
+  rateLimiter: RateLimiter;
   limits: Limits;
   log: Logger;
   /** Counters and timings (docs/operations.md); absent: nothing is measured. */

@@ -44,10 +44,18 @@ export interface IssuedAccessToken {
   expiresAt: number;
 }
 
+export interface VerifiedAccessToken extends Principal {
+  /** Epoch ms of `exp` and `iat`. */
+  expiresAt: number;
+  issuedAt: number;
+  /** Issued by an external identity provider (JWKS): the user is provisioned on first sight. */
+  external?: boolean;
+}
+
 /** Short-lived signed access tokens. `verify` rejects with ChatError TOKEN_INVALID for anything not valid now. */
 export interface AccessTokens {
   issue(principal: Principal): Promise<IssuedAccessToken>;
-  verify(token: string): Promise<Principal & { expiresAt: number }>;
+  verify(token: string): Promise<VerifiedAccessToken>;
 }
 
 export interface UserStore {
@@ -56,6 +64,16 @@ export interface UserStore {
   /** Case-insensitive lookup. */
   findUserByName(username: string): Promise<UserRecord | undefined>;
   findUserById(id: UserId): Promise<User | undefined>;
+  setPasswordHash(id: UserId, passwordHash: string): Promise<void>;
+  /**
+   * Epoch ms before which the user's access tokens are refused (0: never revoked); undefined for an unknown user.
+   */
+  tokensValidAfter(id: UserId): Promise<number | undefined>;
+  /**
+   * Raises tokensValidAfter to `at` and, with `refreshTokens`, revokes every refresh token of the user, in one
+   * transaction. Idempotent; never lowers tokensValidAfter.
+   */
+  revokeUserTokens(id: UserId, at: number, options: { refreshTokens: boolean }): Promise<void>;
 }
 
 export interface RefreshTokenRecord {
@@ -100,6 +118,11 @@ export interface RoomStore {
   /** Adds a membership; answers true when it is new, false when the user was already a member. */
   addMember(roomId: RoomId, userId: UserId, role: MemberRole, at: number): Promise<boolean>;
   isMember(roomId: RoomId, userId: UserId): Promise<boolean>;
+  /** Ends a membership; answers whether there was one. The owner's membership cannot be removed (false). */
+  removeMember(roomId: RoomId, userId: UserId): Promise<boolean>;
+  /** Ends the membership (if any) and records a ban, so the user can neither join nor be re-added. Idempotent. */
+  banMember(roomId: RoomId, userId: UserId, at: number): Promise<void>;
+  isBanned(roomId: RoomId, userId: UserId): Promise<boolean>;
 }
 
 // ---- messages ----------------------------------------------------------------------------------------------
@@ -158,7 +181,17 @@ export type Envelope = (
 };
 
 /**
- * Carries envelopes to every instance subscribed to a room, the publisher's own included.
+ * Deployment-wide commands every instance must act on at once: end a user's sessions (logout, password change,
+ * admin revoke), end a user's subscription to a room (kick, ban). The store has already recorded the change, so a
+ * lost control event only delays the effect until the session's next check (token expiry, next command).
+ */
+export type ControlEvent =
+  | { kind: 'user.revoked'; user: UserId; reason: 'logout' | 'password' | 'admin' }
+  | { kind: 'room.removed'; room: RoomId; user: UserId; reason: 'kicked' | 'banned' };
+
+/**
+ * Carries envelopes to every instance subscribed to a room, the publisher's own included, and control events to
+ * every instance of the deployment.
  * Guarantee: at-most-once, ordered per publisher and room. It is a fast hint, never the record: the store is.
  */
 export interface Broker {
@@ -169,6 +202,10 @@ export interface Broker {
   unsubscribe(room: RoomId): Promise<void>;
   /** The one receive handler of this instance, set once by the composition root. */
   onEnvelope(handler: (envelope: Envelope) => void): void;
+  /** Sends a control event to every instance, this one included (at-most-once; resolves once handed over). */
+  publishControl(event: ControlEvent): Promise<void>;
+  /** The one control handler of this instance, set once by the composition root. */
+  onControl(handler: (event: ControlEvent) => void): void;
   /** Called after the broker lost and regained its subscriptions: envelopes may have been lost meanwhile. */
   onRestored(handler: () => void): void;
   /** Resolves when a round trip through the broker completes within `timeoutMs` (readiness); rejects otherwise. */
@@ -191,5 +228,31 @@ export interface Presence {
    * thereby left — each departure answered to exactly one caller across all instances.
    */
   expire(rooms: RoomId[]): Promise<Array<{ room: RoomId; user: Principal }>>;
+  close(): Promise<void>;
+}
+
+// ---- rate limits -------------------------------------------------------------------------------------------
+
+/** A token bucket: `capacity` tokens, refilled continuously at `perSecond`. */
+export interface RateRule {
+  capacity: number;
+  perSecond: number;
+}
+
+export interface RateDecision {
+  allowed: boolean;
+  /** Tokens left after this call. */
+  remaining: number;
+  /** When not allowed: how long until `cost` tokens (at least 1) are available. 0 when allowed. */
+  retryAfterMs: number;
+}
+
+/**
+ * Token buckets by key, shared by every instance that uses the same medium (Redis) or per process (memory).
+ * `take(key, rule, cost)` removes `cost` tokens when that many are left; `cost` 0 only checks that one is left.
+ * Buckets that have refilled completely may be forgotten (their zero value is a full bucket).
+ */
+export interface RateLimiter {
+  take(key: string, rule: RateRule, cost?: number): Promise<RateDecision>;
   close(): Promise<void>;
 }

@@ -16,6 +16,8 @@ import type { MessageType } from '../protocol/frames.js';
 
 type RoomDeps = Pick<CoreDeps, 'store' | 'broker' | 'clock' | 'ids' | 'log' | 'metrics'>;
 
+export type Removal = 'kicked' | 'banned';
+
 export interface HistoryQuery {
   before?: number;
   after?: number;
@@ -71,9 +73,34 @@ export class RoomService {
     if (room.ownerId !== actor.userId) throw new ChatError('FORBIDDEN', 'only the room owner may add members');
     const user = await this.deps.store.findUserByName(username);
     if (!user) throw new ChatError('USER_NOT_FOUND', 'no such user');
+    if (await this.deps.store.isBanned(room.id, user.id)) throw new ChatError('BANNED', 'this user is banned from the room');
     const added = await this.deps.store.addMember(room.id, user.id, 'member', this.deps.clock.now());
     if (added) await this.post(room.id, actor, 'system', `${actor.username} added ${user.username}`, null);
     return { added, userId: user.id };
+  }
+
+  /**
+   * The owner removes (kick) or bans a member: the membership ends (a ban also bars rejoining and re-adding), and
+   * every instance ends the user's live subscriptions to the room at once (through the broker's control path).
+   * A kicked user may rejoin a public room; a private room needs the owner to add them again.
+   */
+  async remove(actor: Principal, roomId: RoomId, username: string, how: Removal): Promise<{ userId: string; removed: boolean }> {
+    const room = await this.requireReadable(actor, roomId);
+    if (room.ownerId !== actor.userId) throw new ChatError('FORBIDDEN', 'only the room owner may remove members');
+    const user = await this.deps.store.findUserByName(username);
+    if (!user) throw new ChatError('USER_NOT_FOUND', 'no such user');
+    if (user.id === room.ownerId) throw new ChatError('FORBIDDEN', 'the owner cannot be removed');
+    let removed: boolean;
+    if (how === 'banned') {
+      removed = !(await this.deps.store.isBanned(room.id, user.id));
+      await this.deps.store.banMember(room.id, user.id, this.deps.clock.now());
+    } else {
+      removed = await this.deps.store.removeMember(room.id, user.id);
+    }
+    // Always broadcast: a public room's non-member may still hold a live subscription.
+    await this.deps.broker.publishControl({ kind: 'room.removed', room: room.id, user: user.id, reason: how });
+    if (removed) await this.post(room.id, actor, 'system', `${actor.username} ${how === 'banned' ? 'banned' : 'removed'} ${user.username}`, null);
+    return { userId: user.id, removed };
   }
 
   async history(reader: Principal, roomId: RoomId, query: HistoryQuery): Promise<Message[]> {
@@ -86,12 +113,17 @@ export class RoomService {
     return this.deps.store.readBefore(room.id, query.before ?? Number.MAX_SAFE_INTEGER, limit);
   }
 
-  /** A private room a user is not a member of answers ROOM_NOT_FOUND, so its existence does not leak. */
+  /**
+   * A private room a user is not a member of answers ROOM_NOT_FOUND, so its existence does not leak; a user banned
+   * from a public room gets BANNED.
+   */
   async requireReadable(user: Principal, roomId: RoomId): Promise<Room> {
     const room = await this.deps.store.getRoom(roomId);
     if (!room) throw new ChatError('ROOM_NOT_FOUND', 'no such room');
-    if (room.visibility === 'private' && !(await this.deps.store.isMember(room.id, user.userId))) {
-      throw new ChatError('ROOM_NOT_FOUND', 'no such room');
+    if (room.visibility === 'private') {
+      if (!(await this.deps.store.isMember(room.id, user.userId))) throw new ChatError('ROOM_NOT_FOUND', 'no such room');
+    } else if (room.ownerId !== user.userId && (await this.deps.store.isBanned(room.id, user.userId))) {
+      throw new ChatError('BANNED', 'you are banned from this room');
     }
     return room;
   }

@@ -11,4 +11,6 @@ export interface SessionPort {
   readonly principal: Principal;
   push(frame: Push): void;
   drained(): Promise<void>;
+  /** Ends the connection for a domain reason (the transport picks the close code): `revoked` = tokens revoked. */
+  end(reason: 'revoked'): void;
 }

@@ -19,6 +19,9 @@ export const ERROR_CODES = {
   USER_NOT_FOUND: { temporary: false, description: 'The user named does not exist.' },
   NOT_JOINED: { temporary: false, description: 'This connection has not joined the room (send "room.join" first).' },
   ALREADY_AUTHENTICATED: { temporary: false, description: 'An "auth" frame arrived on an already authenticated connection.' },
+  BANNED: { temporary: false, description: 'The room owner banned you from this room.' },
+  LIMIT_EXCEEDED: { temporary: false, description: 'A fixed limit was reached (e.g. 128 rooms joined on one connection).' },
+  RATE_LIMITED: { temporary: true, description: 'Too many requests; retry after the delay given in the message (and Retry-After over HTTP).' },
   UNAVAILABLE: { temporary: true, description: 'A backing service (database, broker) is unavailable; retry later.' },
   INTERNAL: { temporary: true, description: 'An unexpected server error; it has been logged with a correlation id.' },
 } as const satisfies Record<string, { temporary: boolean; description: string }>;
@@ -46,7 +49,12 @@ export const CLOSE_CODES = {
   INVALID_PAYLOAD: { code: 1007, reconnect: false, description: 'A text frame was not valid UTF-8.' },
   POLICY_VIOLATION: { code: 1008, reconnect: false, description: 'Authentication failed: missing, malformed, forged or expired token, or no auth frame in time.' },
   MESSAGE_TOO_BIG: { code: 1009, reconnect: false, description: 'A frame was larger than 64 KiB.' },
+  SLOW_CONSUMER: { code: 4001, reconnect: true, description: 'The client stopped reading: 1 MiB was queued for it. Reconnect and resume with since.' },
+  TOKEN_EXPIRED: { code: 4002, reconnect: true, description: 'The access token expired and no fresh one arrived in band within the grace period.' },
+  SESSION_REVOKED: { code: 4003, reconnect: true, description: "The user's sessions were revoked (logout, password change, admin); refresh the token first." },
   SERVER_DRAINING: { code: 4010, reconnect: true, description: 'This instance is shutting down (deploy or restart): reconnect after a short jittered delay, to any instance, and resume with since.' },
+  PROTOCOL_VIOLATION: { code: 4500, reconnect: false, description: 'Repeated malformed frames; fix the client before reconnecting.' },
+  TOO_MANY_CONNECTIONS: { code: 4501, reconnect: false, description: 'The user already holds the maximum number of sockets on this instance; close one first.' },
 } as const satisfies Record<string, { code: number; reconnect: boolean; description: string }>;
 
 export type CloseName = keyof typeof CLOSE_CODES;

@@ -87,6 +87,10 @@ export type Push =
   | { type: 'message'; message: WireMessage }
   | { type: 'presence.joined'; room: string; user: UserRef }
   | { type: 'presence.left'; room: string; user: UserRef }
-  | { type: 'typing'; room: string; user: UserRef };
+  | { type: 'typing'; room: string; user: UserRef }
+  /** The access token expires at `expires_at`: send an `auth` frame with a fresh one before `deadline`. */
+  | { type: 'auth.expiring'; expires_at: string; deadline: string }
+  /** The room owner removed (kicked) or banned this user: delivery for the room has ended. */
+  | { type: 'room.removed'; room: string; reason: 'kicked' | 'banned' };
 
 export type ServerFrame = OkReply | ErrorReply | ErrorPush | Push;

@@ -3,7 +3,7 @@
  * medium as two natter processes would (for the in-process adapters both are the same object: one node).
  */
 import { describe, expect, it } from 'vitest';
-import type { Broker, Envelope, Presence } from '../../src/core/ports.js';
+import type { Broker, ControlEvent, Envelope, Presence } from '../../src/core/ports.js';
 import { asMessageId, asRoomId, asSessionId, asUserId, type Principal, type RoomId } from '../../src/core/types.js';
 
 export interface FanOutPair {
@@ -121,6 +121,30 @@ export function runFanOutContract(name: string, make: () => Promise<FanOutPair>,
           { kind: 'presence', room: r, event: 'joined', user: ana },
           { kind: 'typing', room: r, user: ana },
         ]);
+      } finally {
+        await pair.cleanup();
+      }
+    });
+
+    it('delivers control events to every instance, the publisher included, in publish order', async () => {
+      const pair = await make();
+      try {
+        const got = { a: [] as ControlEvent[], b: [] as ControlEvent[] };
+        pair.a.broker.onControl((e) => got.a.push(e));
+        if (pair.distributed) pair.b.broker.onControl((e) => got.b.push(e));
+        const events: ControlEvent[] = [
+          { kind: 'user.revoked', user: asUserId('u-1'), reason: 'logout' },
+          { kind: 'room.removed', room: room(), user: asUserId('u-2'), reason: 'banned' },
+          { kind: 'user.revoked', user: asUserId('u-3'), reason: 'admin' },
+        ];
+        for (const e of events) await pair.a.broker.publishControl(e);
+        const deadline = Date.now() + 5_000;
+        while (got.a.length < 3 || (pair.distributed && got.b.length < 3)) {
+          if (Date.now() > deadline) throw new Error(`control events: a ${got.a.length}, b ${got.b.length}`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        expect(got.a).toEqual(events);
+        if (pair.distributed) expect(got.b).toEqual(events);
       } finally {
         await pair.cleanup();
       }

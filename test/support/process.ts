@@ -1,6 +1,7 @@
 /** Runs natter as a real child process (src/main.ts through tsx) and waits for its "listening" log line. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { LOOSE_LIMITS } from './server.js';
 
 export interface NatterProcess {
   child: ChildProcess;
@@ -13,7 +14,7 @@ export interface NatterProcess {
 
 export async function startNatterProcess(env: Record<string, string>, timeoutMs = 20_000, nodeArgs: string[] = []): Promise<NatterProcess> {
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
-    env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...LOOSE_LIMITS, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];

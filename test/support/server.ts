@@ -7,6 +7,23 @@ import { createNatter, type Natter, type NatterOverrides } from '../../src/natte
 
 export const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret-0123456789';
 
+/**
+ * Limits high enough that functional tests (hundreds of messages per second from one user, many sockets from
+ * 127.0.0.1) never meet them; security tests set the real defaults or tighter ones explicitly.
+ */
+export const LOOSE_LIMITS: Record<string, string> = {
+  WS_MAX_CONNECTIONS_PER_IP: '100000',
+  WS_MAX_CONNECTIONS_PER_USER: '10000',
+  WS_CONNECT_BURST: '100000',
+  WS_CONNECTS_PER_SECOND: '100000',
+  MESSAGE_RATE_BURST: '1000000',
+  MESSAGE_RATE_PER_SECOND: '1000000',
+  TYPING_RATE_BURST: '100000',
+  TYPING_RATE_PER_SECOND: '100000',
+  AUTH_RATE_BURST: '100000',
+  AUTH_RATE_PER_SECOND: '100000',
+};
+
 export interface TestServer {
   natter: Natter;
   baseUrl: string;
@@ -23,6 +40,7 @@ export async function startServer(env: Record<string, string> = {}, overrides: N
     DATABASE_URL: 'sqlite::memory:',
     JWT_SECRET: TEST_JWT_SECRET,
     LOG_LEVEL: 'silent',
+    ...LOOSE_LIMITS,
     ...env,
   });
   const natter = await createNatter(config, overrides);

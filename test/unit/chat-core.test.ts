@@ -4,12 +4,13 @@ import { ChatService } from '../../src/core/chat.js';
 import { ChatError } from '../../src/core/errors.js';
 import type { Logger } from '../../src/core/deps.js';
 import { Hub } from '../../src/core/hub.js';
-import type { Broker, Envelope } from '../../src/core/ports.js';
+import type { Broker, ControlEvent, Envelope } from '../../src/core/ports.js';
 import { RoomService } from '../../src/core/rooms.js';
 import type { SessionPort } from '../../src/core/session.js';
 import { asSessionId, asUserId, type Principal, type RoomId } from '../../src/core/types.js';
 import { MemoryBroker } from '../../src/adapters/memory/memory-broker.js';
 import { MemoryPresence } from '../../src/adapters/memory/memory-presence.js';
+import { MemoryRateLimiter } from '../../src/adapters/memory/memory-rate-limiter.js';
 import { MemoryStore } from '../../src/adapters/memory/memory-store.js';
 import type { Push } from '../../src/protocol/frames.js';
 
@@ -34,6 +35,12 @@ class LossyBroker implements Broker {
   onRestored(h: () => void) {
     this.inner.onRestored(h);
   }
+  publishControl(e: ControlEvent) {
+    return this.inner.publishControl(e);
+  }
+  onControl(h: (e: ControlEvent) => void) {
+    this.inner.onControl(h);
+  }
   probe(ms: number) {
     return this.inner.probe(ms);
   }
@@ -54,6 +61,10 @@ class FakeSession implements SessionPort {
     for (const w of this.waiters.splice(0)) w();
   }
   async drained() {}
+  ended: string[] = [];
+  end(reason: 'revoked') {
+    this.ended.push(reason);
+  }
   seqs(room: string) {
     return this.frames.flatMap((f) => (f.type === 'message' && f.message.room === room ? [f.message.seq] : []));
   }
@@ -77,8 +88,18 @@ function setup() {
   const store = new MemoryStore();
   const broker = new LossyBroker();
   const presence = new MemoryPresence();
-  const limits = { maxBodyChars: 20, historyOnJoin: 3, catchUpPage: 4, refreshTokenTtlSeconds: 60 };
-  const deps = { store, broker, presence, clock, ids, limits, log: silent };
+  const limits = {
+    maxBodyChars: 20,
+    historyOnJoin: 3,
+    catchUpPage: 4,
+    refreshTokenTtlSeconds: 60,
+    maxRoomsPerSession: 128,
+    messageRate: { capacity: 1_000_000, perSecond: 1_000_000 },
+    typingRate: { capacity: 1_000_000, perSecond: 1_000_000 },
+    loginFailureRate: { capacity: 10, perSecond: 10 / 900 },
+  };
+  const rateLimiter = new MemoryRateLimiter(clock);
+  const deps = { store, broker, presence, clock, ids, limits, rateLimiter, log: silent };
   const hub = new Hub({ broker, store, log: silent, pageSize: limits.catchUpPage });
   broker.onEnvelope((e) => hub.dispatch(e));
   const rooms = new RoomService(deps);

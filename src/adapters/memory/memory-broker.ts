@@ -1,4 +1,4 @@
-import type { Broker, Envelope } from '../../core/ports.js';
+import type { Broker, ControlEvent, Envelope } from '../../core/ports.js';
 import type { RoomId } from '../../core/types.js';
 
 /**
@@ -7,6 +7,7 @@ import type { RoomId } from '../../core/types.js';
  */
 export class MemoryBroker implements Broker {
   private handler: ((envelope: Envelope) => void) | undefined;
+  private controlHandler: ((event: ControlEvent) => void) | undefined;
   private readonly rooms = new Set<RoomId>();
   private queue: Envelope[] = [];
   private scheduled = false;
@@ -32,6 +33,19 @@ export class MemoryBroker implements Broker {
   onEnvelope(handler: (envelope: Envelope) => void): void {
     if (this.handler) throw new Error('MemoryBroker: onEnvelope may be called once');
     this.handler = handler;
+  }
+
+  /** Delivered asynchronously (never inside publishControl), in publish order. */
+  async publishControl(event: ControlEvent): Promise<void> {
+    if (this.closed) return;
+    queueMicrotask(() => {
+      if (!this.closed) this.controlHandler?.(event);
+    });
+  }
+
+  onControl(handler: (event: ControlEvent) => void): void {
+    if (this.controlHandler) throw new Error('MemoryBroker: onControl may be called once');
+    this.controlHandler = handler;
   }
 
   /** The in-process broker never loses its subscriptions. */

@@ -22,6 +22,7 @@ interface RoomState {
   /** messages[i] has seq i + 1. */
   messages: Message[];
   members: Map<UserId, { role: MemberRole; createdAt: number }>;
+  banned: Set<UserId>;
   /** idempotencyKey(room, sender, clientMsgId) -> the first message stored under it. */
   byClientMsgId: Map<string, Message>;
 }
@@ -33,6 +34,7 @@ export class MemoryStore implements Store {
   readonly #roomIdByKey = new Map<string, RoomId>();
   readonly #tokens = new Map<string, RefreshTokenRecord>();
   readonly #tokenIdByHash = new Map<string, string>();
+  readonly #tokensValidAfter = new Map<UserId, number>();
   #closed = false;
 
   constructor() {}
@@ -61,6 +63,28 @@ export class MemoryStore implements Store {
     return this.#run(() => {
       const user = this.#users.get(id);
       return user && { id: user.id, username: user.username, createdAt: user.createdAt };
+    });
+  }
+
+  setPasswordHash(id: UserId, passwordHash: string): Promise<void> {
+    return this.#run(() => {
+      const user = this.#users.get(id);
+      if (user) user.passwordHash = passwordHash;
+    });
+  }
+
+  tokensValidAfter(id: UserId): Promise<number | undefined> {
+    return this.#run(() => (this.#users.has(id) ? (this.#tokensValidAfter.get(id) ?? 0) : undefined));
+  }
+
+  revokeUserTokens(id: UserId, at: number, options: { refreshTokens: boolean }): Promise<void> {
+    return this.#run(() => {
+      if (!this.#users.has(id)) return;
+      this.#tokensValidAfter.set(id, Math.max(at, this.#tokensValidAfter.get(id) ?? 0));
+      if (!options.refreshTokens) return;
+      for (const record of this.#tokens.values()) {
+        if (record.userId === id && record.revokedAt === null) record.revokedAt = at;
+      }
     });
   }
 
@@ -111,7 +135,7 @@ export class MemoryStore implements Store {
       if (this.#rooms.has(room.id)) throw new ChatError('INTERNAL', 'Duplicate room id.');
       if (!this.#users.has(room.ownerId)) throw new ChatError('USER_NOT_FOUND', 'The owner does not exist.');
       const members = new Map([[room.ownerId, { role: 'owner' as const, createdAt: room.createdAt }]]);
-      this.#rooms.set(room.id, { room: { ...room }, messages: [], members, byClientMsgId: new Map() });
+      this.#rooms.set(room.id, { room: { ...room }, messages: [], members, banned: new Set(), byClientMsgId: new Map() });
       this.#roomIdByKey.set(key, room.id);
     });
   }
@@ -147,6 +171,28 @@ export class MemoryStore implements Store {
 
   isMember(roomId: RoomId, userId: UserId): Promise<boolean> {
     return this.#run(() => this.#rooms.get(roomId)?.members.has(userId) ?? false);
+  }
+
+  removeMember(roomId: RoomId, userId: UserId): Promise<boolean> {
+    return this.#run(() => {
+      const members = this.#rooms.get(roomId)?.members;
+      if (!members || members.get(userId)?.role !== 'member') return false;
+      return members.delete(userId);
+    });
+  }
+
+  banMember(roomId: RoomId, userId: UserId, _at: number): Promise<void> {
+    return this.#run(() => {
+      const state = this.#rooms.get(roomId);
+      if (!state) throw new ChatError('ROOM_NOT_FOUND', 'No such room.');
+      if (!this.#users.has(userId)) throw new ChatError('USER_NOT_FOUND', 'No such user.');
+      if (state.members.get(userId)?.role === 'member') state.members.delete(userId);
+      state.banned.add(userId);
+    });
+  }
+
+  isBanned(roomId: RoomId, userId: UserId): Promise<boolean> {
+    return this.#run(() => this.#rooms.get(roomId)?.banned.has(userId) ?? false);
   }
 
   // ---- messages ------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 /** Inter-instance envelopes as they travel through Redis: JSON, checked on the way in. */
-import type { Envelope } from '../../core/ports.js';
+import type { ControlEvent, Envelope } from '../../core/ports.js';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 const isUser = (v: unknown) => isObject(v) && typeof v.id === 'string' && typeof v.name === 'string';
@@ -38,4 +38,18 @@ export function parseEnvelope(raw: string): Envelope | undefined {
     default:
       return undefined;
   }
+}
+
+/** Answers the control event, or undefined when the payload is not one. */
+export function parseControl(raw: string): ControlEvent | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(v) || typeof v.user !== 'string') return undefined;
+  if (v.kind === 'user.revoked' && (v.reason === 'logout' || v.reason === 'password' || v.reason === 'admin')) return v as ControlEvent;
+  if (v.kind === 'room.removed' && typeof v.room === 'string' && (v.reason === 'kicked' || v.reason === 'banned')) return v as ControlEvent;
+  return undefined;
 }

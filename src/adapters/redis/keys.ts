@@ -24,4 +24,14 @@ export class RedisKeys {
   presenceLeases(room: string): string {
     return `${this.prefix}presence:{${room}}:leases`;
   }
+
+  /** The one control channel of the deployment (revocations, kicks, bans), subscribed by every instance at start. */
+  controlChannel(): string {
+    return `${this.prefix}control`;
+  }
+
+  /** Token bucket of a rate limit (a hash: tokens, ts); the hash tag keeps it in one slot. */
+  rateBucket(key: string): string {
+    return `${this.prefix}rate:{${key}}`;
+  }
 }

@@ -5,11 +5,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../core/deps.js';
-import type { Broker, Envelope } from '../../core/ports.js';
+import type { Broker, ControlEvent, Envelope } from '../../core/ports.js';
 import type { RoomId } from '../../core/types.js';
 import { RedisKeys } from './keys.js';
 import { redisUnavailable, type RedisHandles } from './redis-connection.js';
-import { parseEnvelope } from './envelope.js';
+import { parseControl, parseEnvelope } from './envelope.js';
 
 export interface RedisBrokerStats {
   published: number;
@@ -23,6 +23,7 @@ const CANARY_EVERY_MS = 1_000;
 export class RedisBroker implements Broker {
   readonly stats: RedisBrokerStats = { published: 0, received: 0, malformed: 0, publishFailures: 0 };
   private handler: ((envelope: Envelope) => void) | undefined;
+  private controlHandler: ((event: ControlEvent) => void) | undefined;
   private readonly restoredHandlers: Array<() => void> = [];
   private readonly canaryWaiters = new Map<string, () => void>();
   private readonly canaryChannel: string;
@@ -46,6 +47,7 @@ export class RedisBroker implements Broker {
   static async start(redis: RedisHandles, prefix: string, log: Logger, instanceId: string): Promise<RedisBroker> {
     const broker = new RedisBroker(redis, new RedisKeys(prefix), log, instanceId);
     await redis.subscribe(broker.canaryChannel, broker.onCanary);
+    await redis.subscribe(broker.keys.controlChannel(), broker.onControlMessage);
     broker.canaryTimer = setInterval(() => void broker.watch(), CANARY_EVERY_MS);
     broker.canaryTimer.unref();
     return broker;
@@ -80,6 +82,20 @@ export class RedisBroker implements Broker {
   onEnvelope(handler: (envelope: Envelope) => void): void {
     if (this.handler) throw new Error('RedisBroker: onEnvelope may be called once');
     this.handler = handler;
+  }
+
+  /** On the deployment's one control channel (sharded Pub/Sub on a cluster: one slot, one shard). */
+  async publishControl(event: ControlEvent): Promise<void> {
+    try {
+      await this.redis.publish(this.keys.controlChannel(), JSON.stringify(event));
+    } catch (err) {
+      redisUnavailable(err);
+    }
+  }
+
+  onControl(handler: (event: ControlEvent) => void): void {
+    if (this.controlHandler) throw new Error('RedisBroker: onControl may be called once');
+    this.controlHandler = handler;
   }
 
   onRestored(handler: () => void): void {
@@ -130,6 +146,16 @@ export class RedisBroker implements Broker {
   private readonly onCanary = (nonce: string) => {
     this.canaryWaiters.get(nonce)?.();
     this.canaryWaiters.delete(nonce);
+  };
+
+  private readonly onControlMessage = (raw: string) => {
+    const event = parseControl(raw);
+    if (!event) {
+      this.stats.malformed++;
+      this.log.warn({ bytes: raw.length }, 'malformed control event from redis ignored');
+      return;
+    }
+    this.controlHandler?.(event);
   };
 
   private readonly onMessage = (raw: string) => {

@@ -12,6 +12,14 @@ export interface UsersTable {
   username_key: string;
   password_hash: string;
   created_at: number;
+  /** Access tokens issued before this (epoch ms) are refused; 0: never revoked. */
+  tokens_valid_after: Generated<number>;
+}
+
+export interface RoomBansTable {
+  room_id: string;
+  user_id: string;
+  created_at: number;
 }
 
 export interface RoomsTable {
@@ -62,6 +70,7 @@ export interface Database {
   room_members: RoomMembersTable;
   messages: MessagesTable;
   refresh_tokens: RefreshTokensTable;
+  room_bans: RoomBansTable;
 }
 
 /** Names of the unique constraints the stores translate into domain errors. */

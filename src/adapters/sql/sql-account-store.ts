@@ -8,13 +8,16 @@ import type { RefreshTokenRecord } from '../../core/ports.js';
 import { asUserId, type User, type UserId, type UserRecord } from '../../core/types.js';
 import { nameKey } from '../shared/store-rules.js';
 import { CONSTRAINTS, type Database, type RefreshTokensTable, type UsersTable } from './schema.js';
+import type { SqlDatabase } from './sql-connection.js';
 import { guard, isForeignKeyViolation, isUniqueViolation } from './sql-errors.js';
 
 export class SqlAccountStore {
   readonly #db: Kysely<Database>;
+  readonly #database: SqlDatabase;
 
-  constructor(db: Kysely<Database>) {
-    this.#db = db;
+  constructor(database: SqlDatabase) {
+    this.#database = database;
+    this.#db = database.db;
   }
 
   createUser(user: UserRecord): Promise<void> {
@@ -58,6 +61,29 @@ export class SqlAccountStore {
         .where('id', '=', id)
         .executeTakeFirst();
       return row && toUser(row);
+    });
+  }
+
+  setPasswordHash(id: UserId, passwordHash: string): Promise<void> {
+    return guard(async () => {
+      await this.#db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', id).execute();
+    });
+  }
+
+  tokensValidAfter(id: UserId): Promise<number | undefined> {
+    return guard(async () => {
+      const row = await this.#db.selectFrom('users').select('tokens_valid_after').where('id', '=', id).executeTakeFirst();
+      return row && Number(row.tokens_valid_after);
+    });
+  }
+
+  revokeUserTokens(id: UserId, at: number, options: { refreshTokens: boolean }): Promise<void> {
+    return guard(async () => {
+      await this.#database.writeTransaction(async (trx) => {
+        await trx.updateTable('users').set({ tokens_valid_after: at }).where('id', '=', id).where('tokens_valid_after', '<', at).execute();
+        if (!options.refreshTokens) return;
+        await trx.updateTable('refresh_tokens').set({ revoked_at: at }).where('user_id', '=', id).where('revoked_at', 'is', null).execute();
+      });
     });
   }
 

@@ -108,7 +108,44 @@ export class SqlRoomStore {
       return row !== undefined;
     });
   }
+  removeMember(roomId: RoomId, userId: UserId): Promise<boolean> {
+    return guard(async () => {
+      const result = await this.#db
+        .deleteFrom('room_members')
+        .where('room_id', '=', roomId)
+        .where('user_id', '=', userId)
+        .where('role', '<>', 'owner')
+        .executeTakeFirst();
+      return result.numDeletedRows === 1n;
+    });
+  }
+
+  banMember(roomId: RoomId, userId: UserId, at: number): Promise<void> {
+    return guard(async () => {
+      await this.#database.writeTransaction(async (trx) => {
+        await trx.deleteFrom('room_members').where('room_id', '=', roomId).where('user_id', '=', userId).where('role', '<>', 'owner').execute();
+        await trx
+          .insertInto('room_bans')
+          .values({ room_id: roomId, user_id: userId, created_at: at })
+          .onConflict((oc) => oc.columns(['room_id', 'user_id']).doNothing())
+          .execute();
+      });
+    });
+  }
+
+  isBanned(roomId: RoomId, userId: UserId): Promise<boolean> {
+    return guard(async () => {
+      const row = await this.#db
+        .selectFrom('room_bans')
+        .select('user_id')
+        .where('room_id', '=', roomId)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
+      return row !== undefined;
+    });
+  }
 }
+
 
 function toRoom(row: Pick<Selectable<RoomsTable>, 'id' | 'name' | 'visibility' | 'owner_id' | 'created_at'>): Room {
   return {

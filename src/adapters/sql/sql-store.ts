@@ -22,7 +22,7 @@ export class SqlStore implements Store {
   constructor(database: SqlDatabase, log: SqlStoreLog) {
     this.dialect = database.dialect;
     this.#database = database;
-    this.#accounts = new SqlAccountStore(database.db);
+    this.#accounts = new SqlAccountStore(database);
     this.#rooms = new SqlRoomStore(database);
     this.#messages = new SqlMessageStore(database, log);
   }
@@ -35,6 +35,15 @@ export class SqlStore implements Store {
   }
   findUserById(id: UserId): Promise<User | undefined> {
     return this.#accounts.findUserById(id);
+  }
+  setPasswordHash(id: UserId, passwordHash: string): Promise<void> {
+    return this.#accounts.setPasswordHash(id, passwordHash);
+  }
+  tokensValidAfter(id: UserId): Promise<number | undefined> {
+    return this.#accounts.tokensValidAfter(id);
+  }
+  revokeUserTokens(id: UserId, at: number, options: { refreshTokens: boolean }): Promise<void> {
+    return this.#accounts.revokeUserTokens(id, at, options);
   }
   insertRefreshToken(record: RefreshTokenRecord): Promise<void> {
     return this.#accounts.insertRefreshToken(record);
@@ -63,6 +72,16 @@ export class SqlStore implements Store {
   }
   isMember(roomId: RoomId, userId: UserId): Promise<boolean> {
     return this.#rooms.isMember(roomId, userId);
+  }
+
+  removeMember(roomId: RoomId, userId: UserId): Promise<boolean> {
+    return this.#rooms.removeMember(roomId, userId);
+  }
+  banMember(roomId: RoomId, userId: UserId, at: number): Promise<void> {
+    return this.#rooms.banMember(roomId, userId, at);
+  }
+  isBanned(roomId: RoomId, userId: UserId): Promise<boolean> {
+    return this.#rooms.isBanned(roomId, userId);
   }
 
   append(input: AppendInput): Promise<AppendResult> {

@@ -1,5 +1,6 @@
 /** The HTTP edge of the error catalogue: ChatError codes -> status codes, and the one error handler. */
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { retryAfterMs } from '../../core/accounts.js';
 import { isChatError } from '../../core/errors.js';
 import type { Metrics } from '../../core/metrics.js';
 import { ERROR_CODES, type ErrorBody, type ErrorCode } from '../../protocol/errors.js';
@@ -20,6 +21,9 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   USER_NOT_FOUND: 404,
   NOT_JOINED: 409,
   ALREADY_AUTHENTICATED: 400,
+  BANNED: 403,
+  LIMIT_EXCEEDED: 409,
+  RATE_LIMITED: 429,
   UNAVAILABLE: 503,
   INTERNAL: 500,
 };
@@ -40,6 +44,8 @@ export function installErrorHandling(app: FastifyInstance, metrics?: Metrics): v
   });
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (isChatError(error)) {
+      const retryAfter = error.code === 'RATE_LIMITED' ? retryAfterMs(error) : undefined;
+      if (retryAfter !== undefined) void reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfter / 1000))));
       return reply.status(HTTP_STATUS[error.code]).send(errorBody(error.code, error.message));
     }
     if (error.validation) {

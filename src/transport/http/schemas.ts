@@ -21,6 +21,11 @@ export const TokenPair = Type.Object({
   user: UserView,
 });
 
+export const ChangePasswordBody = Type.Object(
+  { current_password: Type.String({ maxLength: 1024 }), new_password: Type.String({ maxLength: 1024 }) },
+  { additionalProperties: false },
+);
+
 export const RefreshBody = Type.Object({ refresh_token: Type.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false });
 
 export const RoomView = Type.Object({

@@ -27,6 +27,22 @@ const encodeShared = (frame: Push): string => {
 
 /** While replaying history, wait for the socket to drain once this much is queued. */
 const DRAIN_ABOVE = 256 * 1024;
+/** A socket with this much queued (it stopped reading) is closed as a slow consumer; nothing more is queued. */
+export const SLOW_CONSUMER_BYTES = 1024 * 1024;
+/** A slow consumer that does not complete the closing handshake within this is cut. */
+const SLOW_TERMINATE_MS = 10_000;
+
+/** Token expiry, violations and per-user caps (all optional: without them a connection only authenticates). */
+export interface ConnectionSecurity {
+  /** Push `auth.expiring` this long before the token's `exp`. */
+  tokenRefreshLeadMs: number;
+  /** Close with TOKEN_EXPIRED this long after `exp` unless a fresh token arrived. */
+  tokenExpiryGraceMs: number;
+  /** Malformed frames tolerated per minute before a close with PROTOCOL_VIOLATION. */
+  maxViolationsPerMinute: number;
+  claimUser(userId: string): boolean;
+  releaseUser(userId: string): void;
+}
 
 export interface ConnectionDeps {
   chat: ChatService;
@@ -34,6 +50,7 @@ export interface ConnectionDeps {
   log: FastifyBaseLogger;
   authTimeoutMs: number;
   metrics?: Metrics;
+  security?: ConnectionSecurity;
 }
 
 export class Connection implements SessionPort {
@@ -44,6 +61,10 @@ export class Connection implements SessionPort {
   lastSeen = Date.now();
   pingSentAt = 0;
   private corked = false;
+  private claimed = false;
+  private expiryTimers: NodeJS.Timeout[] = [];
+  private violations = 0;
+  private violationsSince = Date.now();
 
   constructor(
     private readonly ws: WebSocket,
@@ -80,6 +101,10 @@ export class Connection implements SessionPort {
    */
   private write(text: string): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
+    if (this.ws.bufferedAmount > SLOW_CONSUMER_BYTES) {
+      this.slowConsumer();
+      return;
+    }
     if (!this.corked) {
       const socket = (this.ws as unknown as { _socket?: Socket })._socket;
       if (socket) {
@@ -106,6 +131,17 @@ export class Connection implements SessionPort {
       socket.on('drain', done);
       socket.on('close', done);
     });
+  }
+
+  /** The peer stopped reading: close (the close frame waits behind the queue), queue nothing more, cut later. */
+  private slowConsumer(): void {
+    this.deps.log.info({ session: this.id, queued: this.ws.bufferedAmount }, 'slow consumer; closing');
+    this.close('SLOW_CONSUMER', 'slow consumer');
+    setTimeout(() => this.ws.terminate(), SLOW_TERMINATE_MS).unref();
+  }
+
+  end(reason: 'revoked'): void {
+    if (reason === 'revoked') this.close('SESSION_REVOKED', 'session revoked');
   }
 
   onClosed(listener: () => void): void {
@@ -151,6 +187,7 @@ export class Connection implements SessionPort {
     }
     if (!decoded.ok) {
       this.replyError(decoded.id, decoded.code, decoded.message);
+      this.violation();
       return;
     }
     void this.run(decoded.command);
@@ -161,7 +198,13 @@ export class Connection implements SessionPort {
     try {
       const verified = await this.deps.accessTokens.verify(token);
       if (this.ws.readyState !== this.ws.OPEN) return;
+      if (this.deps.security && !this.deps.security.claimUser(verified.userId)) {
+        this.close('TOO_MANY_CONNECTIONS', 'too many connections for this user');
+        return;
+      }
+      this.claimed = true;
       this.user = { userId: verified.userId, username: verified.username };
+      this.watchExpiry(verified.expiresAt);
       this.deps.chat.connect(this);
       if (id !== undefined) this.send({ type: 'reply', id, ok: true, data: { user: { id: this.user.userId, name: this.user.username } } });
       this.push({
@@ -204,14 +247,49 @@ export class Connection implements SessionPort {
         this.replyError(id, 'ALREADY_AUTHENTICATED', 'this connection belongs to another user');
         return;
       }
+      this.watchExpiry(verified.expiresAt);
       if (id !== undefined) this.send({ type: 'reply', id, ok: true, data: { user: { id: verified.userId, name: verified.username } } });
     } catch (err) {
       this.replyError(id, isChatError(err) ? err.code : 'TOKEN_INVALID', 'token invalid');
     }
   }
 
+  /**
+   * Token expiry on an open socket: `auth.expiring` is pushed `tokenRefreshLeadMs` before `exp` (at once if that is
+   * past); without a fresh token (an `auth` frame, which calls this again) the socket closes with TOKEN_EXPIRED
+   * `tokenExpiryGraceMs` after `exp`.
+   */
+  private watchExpiry(expiresAt: number): void {
+    const security = this.deps.security;
+    if (!security) return;
+    for (const t of this.expiryTimers) clearTimeout(t);
+    const now = Date.now();
+    const deadline = expiresAt + security.tokenExpiryGraceMs;
+    const ask = setTimeout(() => {
+      this.push({ type: 'auth.expiring', expires_at: new Date(expiresAt).toISOString(), deadline: new Date(deadline).toISOString() });
+    }, Math.max(0, expiresAt - security.tokenRefreshLeadMs - now));
+    const cut = setTimeout(() => this.close('TOKEN_EXPIRED', 'token expired'), Math.max(0, deadline - now));
+    ask.unref();
+    cut.unref();
+    this.expiryTimers = [ask, cut];
+  }
+
+  /** Malformed frames: each gets an error reply; too many in a minute close the connection. */
+  private violation(): void {
+    const max = this.deps.security?.maxViolationsPerMinute;
+    if (max === undefined) return;
+    const now = Date.now();
+    if (now - this.violationsSince > 60_000) {
+      this.violations = 0;
+      this.violationsSince = now;
+    }
+    if (++this.violations > max) this.close('PROTOCOL_VIOLATION', 'too many malformed frames');
+  }
+
   private onClose(): void {
     clearTimeout(this.authTimer);
+    for (const t of this.expiryTimers) clearTimeout(t);
+    if (this.claimed && this.user) this.deps.security?.releaseUser(this.user.userId);
     if (!this.user) return;
     this.deps.chat.disconnect(this.id).catch((err: unknown) => this.deps.log.error({ err, session: this.id }, 'disconnect failed'));
   }

@@ -10,7 +10,10 @@ import { WebSocketServer } from 'ws';
 import type { ChatService } from '../../core/chat.js';
 import type { Metrics } from '../../core/metrics.js';
 import type { AccessTokens } from '../../core/ports.js';
-import { Connection } from './connection.js';
+import type { SecurityConfig } from '../../config.js';
+import type { RateLimiter } from '../../core/ports.js';
+import { Admission } from './admission.js';
+import { Connection, type ConnectionSecurity } from './connection.js';
 
 export interface WsOptions {
   authTimeoutMs: number;
@@ -28,6 +31,8 @@ interface GatewayDeps {
   metrics?: Metrics;
   /** Shared with /readyz: true once shutdown began; upgrades are then refused with 503. */
   lifecycle: { draining: boolean };
+  /** Origin allowlist, caps, connect rate, token expiry, violations (absent: none of them). */
+  security?: { config: SecurityConfig; rateLimiter: RateLimiter };
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -41,12 +46,24 @@ function shuffled<T>(items: T[]): T[] {
   return items;
 }
 
+function connectionSecurityOf(config: SecurityConfig, admission: Admission): ConnectionSecurity {
+  return {
+    tokenRefreshLeadMs: config.tokenRefreshLeadMs,
+    tokenExpiryGraceMs: config.tokenExpiryGraceMs,
+    maxViolationsPerMinute: config.maxViolationsPerMinute,
+    claimUser: (userId) => admission.claimUser(userId),
+    releaseUser: (userId) => admission.releaseUser(userId),
+  };
+}
+
 function rejectUpgrade(socket: Duplex, status: number, text: string): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
-export function attachWebSocket(app: FastifyInstance, { chat, accessTokens, options, metrics, lifecycle }: GatewayDeps): void {
+export function attachWebSocket(app: FastifyInstance, { chat, accessTokens, options, metrics, lifecycle, security }: GatewayDeps): void {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
+  const admission = security ? new Admission(security.config, security.rateLimiter) : undefined;
+  const connectionSecurity = security && admission ? connectionSecurityOf(security.config, admission) : undefined;
   const connections = new Set<Connection>();
   const log = app.log.child({ component: 'ws' });
 
@@ -63,11 +80,32 @@ export function attachWebSocket(app: FastifyInstance, { chat, accessTokens, opti
       rejectUpgrade(socket, 503, 'Service Unavailable');
       return;
     }
-    wss.handleUpgrade(request, socket, head, (ws) => {
-      const connection = new Connection(ws, { chat, accessTokens, log, authTimeoutMs: options.authTimeoutMs, metrics }, url.searchParams.get('token'));
-      connections.add(connection);
-      ws.on('close', () => connections.delete(connection));
-    });
+    const upgrade = (release: () => void) =>
+      wss.handleUpgrade(request, socket, head, (ws) => {
+        const deps = { chat, accessTokens, log, authTimeoutMs: options.authTimeoutMs, metrics, security: connectionSecurity };
+        const connection = new Connection(ws, deps, url.searchParams.get('token'));
+        connections.add(connection);
+        ws.on('close', () => {
+          connections.delete(connection);
+          release();
+        });
+      });
+    if (!admission) return upgrade(() => undefined);
+    // Origin allowlist, per-address caps and connect rate: refused with a plain HTTP answer, never a 101.
+    admission.admit(request).then(
+      (verdict) => {
+        if ('status' in verdict) return rejectUpgrade(socket, verdict.status, verdict.text);
+        let released = false;
+        const release = () => {
+          if (!released) admission.release(verdict.ip);
+          released = true;
+        };
+        if (socket.destroyed) return release();
+        socket.once('close', release);
+        upgrade(release);
+      },
+      () => rejectUpgrade(socket, 503, 'Service Unavailable'),
+    );
   };
   app.server.on('upgrade', onUpgrade);
 

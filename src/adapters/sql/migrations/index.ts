@@ -1,9 +1,11 @@
 /** The migrations, in order, provided in code (no filesystem scan: works the same from src/ and dist/). */
 import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001_init.js';
+import * as m0002 from './0002_revocation_bans.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001_init': m0001,
+  '0002_revocation_bans': m0002,
 };
 
 export const migrationProvider: MigrationProvider = {

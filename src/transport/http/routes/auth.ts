@@ -1,14 +1,17 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { AccountService, Session } from '../../../core/accounts.js';
-import type { AccessTokens } from '../../../core/ports.js';
+import { ChatError } from '../../../core/errors.js';
+import type { AccessTokens, RateLimiter } from '../../../core/ports.js';
+import type { SecurityConfig } from '../../../config.js';
 import { toWireUser } from '../../../core/wire.js';
 import { principalOf, requireUser } from '../auth-hook.js';
-import { Credentials, RefreshBody, TokenPair, UserView, errors } from '../schemas.js';
+import { ChangePasswordBody, Credentials, RefreshBody, TokenPair, UserView, errors } from '../schemas.js';
 import type { Static } from 'typebox';
 
 interface Options {
   accounts: AccountService;
   accessTokens: AccessTokens;
+  security?: { config: SecurityConfig; rateLimiter: RateLimiter };
 }
 
 const tokenPair = (s: Session, now = Date.now()) => ({
@@ -20,7 +23,20 @@ const tokenPair = (s: Session, now = Date.now()) => ({
   user: toWireUser(s.user),
 });
 
-export const authRoutes: FastifyPluginAsync<Options> = async (app, { accounts, accessTokens }) => {
+export const authRoutes: FastifyPluginAsync<Options> = async (app, { accounts, accessTokens, security }) => {
+  if (security) {
+    // Every /api/auth/* request spends a token of the client address's bucket (on top of login failure throttling).
+    app.addHook('onRequest', async (request) => {
+      if (!request.url.startsWith('/api/auth/')) return;
+      const decision = await security.rateLimiter.take(`http-auth:${request.ip}`, security.config.authRate);
+      if (!decision.allowed) {
+        throw new ChatError('RATE_LIMITED', `too many requests; retry in ${Math.ceil(decision.retryAfterMs / 1000)} s`, {
+          cause: { retryAfterMs: decision.retryAfterMs },
+        });
+      }
+    });
+  }
+
   app.post<{ Body: Static<typeof Credentials> }>(
     '/auth/register',
     {
@@ -40,7 +56,7 @@ export const authRoutes: FastifyPluginAsync<Options> = async (app, { accounts, a
   app.post<{ Body: Static<typeof Credentials> }>(
     '/auth/login',
     { schema: { tags: ['auth'], summary: 'Log in', body: Credentials, response: { 200: TokenPair, ...errors(400, 401) } } },
-    async (request) => tokenPair(await accounts.login(request.body.username, request.body.password)),
+    async (request) => tokenPair(await accounts.login(request.body.username, request.body.password, { ip: request.ip })),
   );
 
   app.post<{ Body: Static<typeof RefreshBody> }>(
@@ -63,6 +79,21 @@ export const authRoutes: FastifyPluginAsync<Options> = async (app, { accounts, a
       await accounts.logout(request.body.refresh_token);
       return reply.status(204).send();
     },
+  );
+
+  app.post<{ Body: Static<typeof ChangePasswordBody> }>(
+    '/auth/password',
+    {
+      preHandler: requireUser(accessTokens),
+      schema: {
+        tags: ['auth'],
+        summary: 'Change the password: every token of the account is revoked and its sockets close; answers a fresh pair',
+        security: [{ bearer: [] }],
+        body: ChangePasswordBody,
+        response: { 200: TokenPair, ...errors(400, 401, 429) },
+      },
+    },
+    async (request) => tokenPair(await accounts.changePassword(principalOf(request), request.body.current_password, request.body.new_password)),
   );
 
   app.get(

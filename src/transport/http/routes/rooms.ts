@@ -49,6 +49,44 @@ export const roomRoutes: FastifyPluginAsync<Options> = async (app, { rooms, acce
     },
   );
 
+  const MemberParams = Type.Object({ room: Type.String({ minLength: 1, maxLength: 64 }), username: Type.String({ minLength: 1, maxLength: 64 }) });
+  const Removed = Type.Object({ user_id: Type.String(), removed: Type.Boolean() });
+
+  app.delete<{ Params: Static<typeof MemberParams> }>(
+    '/rooms/:room/members/:username',
+    {
+      schema: {
+        tags: ['rooms'],
+        summary: 'Remove (kick) a member (room owner only): their live subscriptions end on every instance at once',
+        security,
+        params: MemberParams,
+        response: { 200: Removed, ...errors(401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const { userId, removed } = await rooms.remove(principalOf(request), asRoomId(request.params.room), request.params.username, 'kicked');
+      return { user_id: userId, removed };
+    },
+  );
+
+  app.post<{ Params: Static<typeof RoomParams>; Body: Static<typeof AddMemberBody> }>(
+    '/rooms/:room/bans',
+    {
+      schema: {
+        tags: ['rooms'],
+        summary: 'Ban a user (room owner only): removed everywhere at once, and can neither rejoin nor be re-added',
+        security,
+        params: RoomParams,
+        body: AddMemberBody,
+        response: { 200: Removed, ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const { userId, removed } = await rooms.remove(principalOf(request), asRoomId(request.params.room), request.body.username, 'banned');
+      return { user_id: userId, removed };
+    },
+  );
+
   app.get<{ Params: Static<typeof RoomParams>; Querystring: Static<typeof HistoryQuery> }>(
     '/rooms/:room/messages',
     {
