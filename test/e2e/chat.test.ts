@@ -215,7 +215,7 @@ describe.skipIf(!CHROMIUM)('web app in chromium', () => {
     expect(await ana.locator('[data-testid="message"]').count()).toBeLessThanOrEqual(130);
   }, 90_000);
 
-  it('works at phone width, and logging out forgets the session', async () => {
+  it('works at phone width; logging out forgets the session; an expired session ends on the login form', async () => {
     const phone = await newPage({ width: 390, height: 780 });
     await phone.getByLabel('Username').fill(names.ben);
     await phone.getByLabel('Password').fill(PASSWORD);
@@ -233,6 +233,13 @@ describe.skipIf(!CHROMIUM)('web app in chromium', () => {
     expect(await phone.evaluate(() => (globalThis as unknown as Storage).localStorage.getItem('natter.session'))).toBeNull();
     await phone.reload();
     await phone.getByRole('button', { name: 'Log in', exact: true }).waitFor();
+    // A stored session whose refresh token no longer works ends cleanly on the login form.
+    type Store = { localStorage: { setItem(key: string, value: string): void } };
+    await phone.evaluate(() => (globalThis as unknown as Store).localStorage.setItem('natter.session', JSON.stringify({ refresh_token: 'revoked', user: { id: 'x', username: 'x', created_at: '' } })));
+    await phone.reload();
+    await phone.getByText('Your session has expired. Please log in again.').waitFor();
+    expect(await phone.evaluate(() => (globalThis as unknown as Storage).localStorage.getItem('natter.session'))).toBeNull();
+    await shot(phone, '12-phone-session-expired');
     for (const w of watched) expect(w.errors).toEqual([]);
   }, 60_000);
 });

@@ -11,10 +11,16 @@ export function App() {
   const [notice, setNotice] = useState<string | null>(null);
 
   useEffect(() => {
-    Session.restore(api).then(setSession, () => {
+    Session.restore(api).then(
+      (restored) => {
+        if (restored === 'expired') setNotice('Your session has expired. Please log in again.');
+        setSession(restored === 'expired' ? null : restored);
+      },
+      () => {
       setSession(null);
-      setNotice('natter is not reachable right now. Try again in a moment.');
-    });
+        setNotice('natter is not reachable right now. Reload to try again.');
+      },
+    );
   }, [api]);
 
   if (session === undefined) {

@@ -47,8 +47,8 @@ export class Session {
     return new Session(api, pair);
   }
 
-  /** Resumes the stored session (rotating its refresh token), or null if there is none or it expired. */
-  static async restore(api: NatterApi): Promise<Session | null> {
+  /** Resumes the stored session (rotating its refresh token); 'expired' if it no longer works, null if there is none. */
+  static async restore(api: NatterApi): Promise<Session | 'expired' | null> {
     if (!load()) return null;
     try {
       const pair = await exclusive(async () => {
@@ -60,7 +60,7 @@ export class Session {
     } catch (err) {
       if (err instanceof NatterError && !err.temporary) {
         localStorage.removeItem(KEY);
-        return null;
+        return 'expired';
       }
       throw err;
     }
@@ -77,7 +77,10 @@ export class Session {
       const stored = load();
       if (!stored) throw new NatterError('TOKEN_INVALID', 'logged out in another tab', false);
       // Another tab may have rotated it already: always spend the newest one.
-      return this.api.refresh(stored.refresh_token);
+      return this.api.refresh(stored.refresh_token).catch((err: unknown) => {
+        if (err instanceof NatterError && !err.temporary) localStorage.removeItem(KEY); // expired or revoked
+        throw err;
+      });
     });
     this.accessToken = pair.access_token;
     this.accessExpiresAt = Date.now() + pair.expires_in * 1000;

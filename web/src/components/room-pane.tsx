@@ -10,6 +10,7 @@ export function RoomPane({ model, room }: { model: ChatModel; room: string }) {
   const view = model.view(room);
   const present = [...view.present.values()].sort((a, b) => a.name.localeCompare(b.name));
   const typing = model.typingNames(room);
+  const canAdd = info?.visibility === 'private' && info.owner_id === model.me;
   return (
     <section class="room-pane" aria-labelledby="room-title">
       <header class="room-header">
@@ -22,7 +23,7 @@ export function RoomPane({ model, room }: { model: ChatModel; room: string }) {
         </h1>
         <details class="presence">
           <summary>
-            <span data-testid="online-count">{present.length}</span> online
+            <span data-testid="online-count">{present.length}</span> online{canAdd ? ' · add members' : ''}
           </summary>
           <ul aria-label="Who is here" data-testid="presence">
             {present.map((u) => (
@@ -32,7 +33,7 @@ export function RoomPane({ model, room }: { model: ChatModel; room: string }) {
               </li>
             ))}
           </ul>
-          {info?.visibility === 'private' && info.owner_id === model.me && <AddMember model={model} room={room} />}
+          {canAdd && <AddMember model={model} room={room} />}
         </details>
       </header>
       {model.notice && (
