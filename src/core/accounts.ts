@@ -129,13 +129,10 @@ export class AccountService {
     return user.id;
   }
 
-  /**
-   * Tokens issued before the start of the current second are refused (so the fresh pair a password change answers
-   * stays valid); sockets everywhere are told to close.
-   */
+  /** Tokens issued before now are refused (access tokens carry a millisecond iat); sockets everywhere close. */
   private async revokeSessions(userId: UserId, reason: 'logout' | 'password' | 'admin'): Promise<void> {
     const now = this.deps.clock.now();
-    await this.deps.store.revokeUserTokens(userId, now - (now % 1000), { refreshTokens: true });
+    await this.deps.store.revokeUserTokens(userId, now, { refreshTokens: true });
     await this.deps.broker.publishControl({ kind: 'user.revoked', user: userId, reason }).catch((err: unknown) => {
       this.deps.log.warn({ err, userId }, 'revocation broadcast failed; sockets close at their next token check');
     });
@@ -169,7 +166,7 @@ export class AccountService {
     if (!record) return;
     const now = this.deps.clock.now();
     await this.deps.store.revokeRefreshFamily(record.familyId, now);
-    await this.deps.store.revokeUserTokens(record.userId, now - (now % 1000), { refreshTokens: false });
+    await this.deps.store.revokeUserTokens(record.userId, now, { refreshTokens: false });
     // Other families of the user stay valid: only their access tokens must be refreshed.
     await this.deps.broker.publishControl({ kind: 'user.revoked', user: record.userId, reason: 'logout' }).catch((err: unknown) => {
       this.deps.log.warn({ err, userId: record.userId }, 'revocation broadcast failed');

@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import { NatterClient, type NatterClientOptions } from '../../client/natter-client.js';
 import { loadConfig } from '../../src/config.js';
 import { createNatter, type Natter } from '../../src/natter.js';
-import { TEST_JWT_SECRET } from '../support/server.js';
+import { LOOSE_LIMITS, TEST_JWT_SECRET } from '../support/server.js';
 
 /** A natter that can be stopped and started again on the same port and SQLite file. */
 export class RestartableServer {
@@ -33,6 +33,7 @@ export class RestartableServer {
       DATABASE_URL: `sqlite:${join(this.dataDir, 'natter.db')}`,
       JWT_SECRET: TEST_JWT_SECRET,
       LOG_LEVEL: 'silent',
+      ...LOOSE_LIMITS,
       ...this.env,
     });
     const natter = await createNatter(config);

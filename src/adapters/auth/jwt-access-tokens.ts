@@ -46,14 +46,17 @@ export class JwtAccessTokens implements AccessTokens {
   }
 
   async issue(principal: Principal): Promise<IssuedAccessToken> {
-    const nowSec = Math.floor(this.options.clock.now() / 1000);
+    const nowMs = this.options.clock.now();
+    const nowSec = Math.floor(nowMs / 1000);
     const exp = nowSec + this.options.ttlSeconds;
     const token = await new SignJWT({ name: principal.username })
       .setProtectedHeader({ alg: 'HS256', typ: TYP })
       .setSubject(principal.userId)
       .setIssuer(this.options.issuer)
       .setAudience(this.options.audience)
-      .setIssuedAt(nowSec)
+      // Millisecond precision (a NumericDate may be fractional, RFC 7519 §2): a revocation at time T refuses every
+      // token issued before T and none issued after, even within the same second.
+      .setIssuedAt(nowMs / 1000)
       .setExpirationTime(exp)
       .sign(this.options.secret);
     return { token, expiresAt: exp * 1000 };
@@ -82,7 +85,7 @@ export class JwtAccessTokens implements AccessTokens {
         userId: asUserId(payload.sub),
         username: name,
         expiresAt: payload.exp * 1000,
-        issuedAt: payload.iat * 1000,
+        issuedAt: Math.round(payload.iat * 1000),
         ...(external ? { external: true } : {}),
       };
     } catch (e) {
