@@ -111,7 +111,7 @@ export class ChatService {
     const acked = this.deps.metrics?.startTimer('ackLatency');
     this.inFlight++;
     try {
-      const { port, subscription } = this.joined(sessionId, roomRef);
+      const { port, subscription } = await this.authorized(sessionId, roomRef, 'msg', this.deps.limits.messageRate);
       checkBody(body, this.deps.limits.maxBodyChars);
       const { message, duplicate } = await this.rooms.post(subscription.room, port.principal, 'text', body, clientMsgId);
       acked?.();
