@@ -1,0 +1,52 @@
+/**
+ * The raw floor (docs/benchmarking.md W0): a `ws` relay with no logic. A client names its room in the query string
+ * (`/?room=R`); every text frame it sends is parsed once, serialized once, and written to every member of that room
+ * (the sender too, as natter does). `--coalesce` corks each socket for the rest of the event-loop turn, the same
+ * write-coalescing policy as natter's connection `write`.
+ *
+ *   tsx bench/servers/floor.ts [--coalesce] [--port 0]     prints "floor listening <port>"
+ */
+import type { Socket } from 'node:net';
+import { parseArgs } from 'node:util';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+const { values } = parseArgs({ options: { coalesce: { type: 'boolean', default: false }, port: { type: 'string', default: '0' } } });
+const coalesce = values.coalesce;
+const rooms = new Map<string, Set<WebSocket>>();
+const corked = new WeakSet<Socket>();
+
+const write = (ws: WebSocket, text: string): void => {
+  if (coalesce) {
+    const socket = (ws as unknown as { _socket?: Socket })._socket;
+    if (socket && !corked.has(socket)) {
+      corked.add(socket);
+      socket.cork();
+      setImmediate(() => {
+        corked.delete(socket);
+        socket.uncork();
+      });
+    }
+  }
+  ws.send(text);
+};
+
+const wss = new WebSocketServer({ host: '127.0.0.1', port: Number(values.port), perMessageDeflate: false, maxPayload: 64 * 1024 });
+wss.on('connection', (ws, req) => {
+  const room = new URL(req.url ?? '/', 'http://x').searchParams.get('room') ?? 'lobby';
+  let members = rooms.get(room);
+  if (!members) rooms.set(room, (members = new Set()));
+  members.add(ws);
+  ws.on('message', (data) => {
+    const frame = JSON.parse(data.toString()) as { body: string };
+    const text = JSON.stringify({ type: 'message', room, body: frame.body });
+    for (const member of members) if (member.readyState === member.OPEN) write(member, text);
+  });
+  ws.on('close', () => members.delete(ws));
+  ws.on('error', () => undefined);
+  ws.send('{"type":"hello"}');
+});
+wss.on('listening', () => {
+  const address = wss.address();
+  console.log(`floor listening ${typeof address === 'string' ? address : address?.port}`);
+});
+process.on('SIGTERM', () => process.exit(0));

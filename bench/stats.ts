@@ -1,0 +1,74 @@
+/** Percentiles, medians, process CPU and memory from /proc, and the machine's description. */
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+
+export const QUANTILES = [0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 0.9999, 1] as const;
+
+export interface Percentiles {
+  count: number;
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  p999: number;
+  max: number;
+  /** [quantile, ms] for the latency-distribution chart. */
+  spectrum: Array<[number, number]>;
+}
+
+const r3 = (n: number) => Math.round(n * 1000) / 1000;
+
+export function percentiles(values: Float64Array | number[]): Percentiles {
+  const sorted = Float64Array.from(values).sort();
+  const at = (q: number) => (sorted.length === 0 ? NaN : r3(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!));
+  return {
+    count: sorted.length,
+    p50: at(0.5),
+    p90: at(0.9),
+    p95: at(0.95),
+    p99: at(0.99),
+    p999: at(0.999),
+    max: sorted.length ? r3(sorted[sorted.length - 1]!) : NaN,
+    spectrum: QUANTILES.filter((q) => q < 1 && sorted.length * (1 - q) >= 1).map((q) => [q, at(q)] as [number, number]),
+  };
+}
+
+export function median(values: number[]): number {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+}
+
+const TICKS = 100; // CLK_TCK on Linux
+
+/** utime + stime of a process and its threads, in seconds (0 if it is gone). */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(stat[11]) + Number(stat[12])) / TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+/** Resident set size in bytes (0 if it is gone). */
+export function rssBytes(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+export function machine(): Record<string, unknown> {
+  let model = cpus()[0]?.model ?? 'unknown';
+  try {
+    model = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? model;
+  } catch {
+    /* not Linux */
+  }
+  return { nproc: cpus().length, cpu_model: model, node: process.version, platform: `${process.platform} ${process.arch}`, loadavg: loadavg().map((l) => Math.round(l * 100) / 100) };
+}
+
+export const round = (n: number, digits = 2) => (Number.isFinite(n) ? Math.round(n * 10 ** digits) / 10 ** digits : n);
