@@ -80,6 +80,8 @@ export interface NatterClientOptions {
 const TOKEN_CLOSES = new Set([1008, 4002, 4003]);
 /** Closes after which the same client would fail the same way: binary/invalid/oversized frames, protocol abuse, too many sockets. */
 const FINAL_CLOSES = new Set([1003, 1007, 1009, 4500, 4501]);
+/** However often the server asks (`auth.expiring`), refresh at most this often. */
+const MIN_REFRESH_GAP_MS = 5_000;
 /** natter refuses frames over 64 KiB; keep sends well below so a huge body fails alone instead of closing the socket. */
 const MAX_SEND_FRAME_BYTES = 60 * 1024;
 
@@ -119,6 +121,8 @@ export class NatterClient extends Emitter<ClientEvents> {
   private lastFrameAt = 0;
   private skewMs = 0;
   private token = '';
+  private tokenCall: Promise<string> | null = null;
+  private lastRefreshAt = 0;
   private authRejections = 0;
   private timers: { retry?: ReturnType<typeof setTimeout>; refresh?: ReturnType<typeof setTimeout>; keepAlive?: ReturnType<typeof setInterval>; connect?: ReturnType<typeof setTimeout> } = {};
   private user: UserRef | null = null;
@@ -232,7 +236,7 @@ export class NatterClient extends Emitter<ClientEvents> {
     this.setState({ state, attempt: this.current.attempt });
     let token: string;
     try {
-      token = await this.opts.getToken({ reason });
+      token = await this.fetchToken(reason);
     } catch (err) {
       if (generation !== this.generation) return;
       return this.onTokenFailure(err);
@@ -340,10 +344,26 @@ export class NatterClient extends Emitter<ClientEvents> {
     this.timers.refresh = setTimeout(() => void this.refreshToken(), Math.max(0, remaining - lead));
   }
 
-  private async refreshToken(): Promise<void> {
+  /** One getToken call at a time: concurrent needs share it, so a refresh token is never spent twice. */
+  private fetchToken(reason: TokenContext['reason']): Promise<string> {
+    this.tokenCall ??= Promise.resolve()
+      .then(() => this.opts.getToken({ reason }))
+      .finally(() => (this.tokenCall = null));
+    return this.tokenCall;
+  }
+
+  /** In-band refresh; `soon` (a server `auth.expiring`) waits until MIN_REFRESH_GAP_MS after the last one. */
+  private async refreshToken(soon = false): Promise<void> {
+    const wait = this.lastRefreshAt + MIN_REFRESH_GAP_MS - Date.now();
+    if (soon && wait > 0) {
+      clearTimeout(this.timers.refresh);
+      this.timers.refresh = setTimeout(() => void this.refreshToken(), wait);
+      return;
+    }
     const generation = this.generation;
+    this.lastRefreshAt = Date.now();
     try {
-      const token = await this.opts.getToken({ reason: 'expiring' });
+      const token = await this.fetchToken('expiring');
       if (generation !== this.generation) return;
       await this.rawRequest('auth', { token });
       this.token = token;
@@ -415,8 +435,7 @@ export class NatterClient extends Emitter<ClientEvents> {
   /** Pushes newer servers send: `auth.expiring` (refresh now) and `room.removed` (kicked or banned). */
   private onOtherPush(frame: { type: string; room?: unknown; reason?: unknown }): void {
     if (frame.type === 'auth.expiring') {
-      clearTimeout(this.timers.refresh);
-      void this.refreshToken();
+      void this.refreshToken(true);
     } else if (frame.type === 'room.removed' && typeof frame.room === 'string') {
       const r = this.rooms.get(frame.room);
       if (!r) return;

@@ -204,7 +204,7 @@ describe('NatterClient', () => {
     } finally {
       await short.dispose();
     }
-  });
+  }, 40_000);
 
   it('stops as unauthorized when the token is refused twice, and when getToken gives up', async () => {
     const bad = track(makeClient(server.wsUrl, 'not-a-jwt'));
