@@ -8,6 +8,7 @@ import type { Store } from '../../src/core/ports.js';
 import { accountContract } from './store-contract-accounts.js';
 import { messageContract } from './store-contract-messages.js';
 import { roomContract } from './store-contract-rooms.js';
+import { securityContract } from './store-contract-security.js';
 
 export interface StoreUnderTest {
   store: Store;
@@ -35,5 +36,6 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreUnd
     messageContract(store);
     roomContract(store);
     accountContract(store);
+    securityContract(store);
   });
 }

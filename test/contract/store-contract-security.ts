@@ -1,0 +1,65 @@
+/** Store contract, security: password change, per-user token revocation, removing and banning members. */
+import { describe, expect, it } from 'vitest';
+import { asUserId } from '../../src/core/types.js';
+import type { StoreGetter } from './store-contract.js';
+import { givenRoom, givenUser, refreshTokenFor, T0, unique } from './store-fixtures.js';
+
+export function securityContract(store: StoreGetter): void {
+  describe('revocation and password change', () => {
+    it('changes the password hash', async () => {
+      const user = await givenUser(store());
+      await store().setPasswordHash(user.id, 'new-hash');
+      expect((await store().findUserByName(user.username))?.passwordHash).toBe('new-hash');
+    });
+
+    it('tokensValidAfter starts at 0, only rises, and is undefined for an unknown user', async () => {
+      const user = await givenUser(store());
+      expect(await store().tokensValidAfter(user.id)).toBe(0);
+      await store().revokeUserTokens(user.id, T0 + 5_000, { refreshTokens: false });
+      expect(await store().tokensValidAfter(user.id)).toBe(T0 + 5_000);
+      await store().revokeUserTokens(user.id, T0 + 1_000, { refreshTokens: false });
+      expect(await store().tokensValidAfter(user.id)).toBe(T0 + 5_000);
+      expect(await store().tokensValidAfter(asUserId(unique('ghost')))).toBeUndefined();
+    });
+
+    it('revokes every refresh token of the user only when asked, and no one else’s', async () => {
+      const [ana, ben] = [await givenUser(store()), await givenUser(store())];
+      const [a1, a2, b1] = [refreshTokenFor(ana), refreshTokenFor(ana, { familyId: unique('fam') }), refreshTokenFor(ben)];
+      for (const t of [a1, a2, b1]) await store().insertRefreshToken(t);
+      await store().revokeUserTokens(ana.id, T0 + 10, { refreshTokens: false });
+      expect((await store().findRefreshToken(a1.tokenHash))?.revokedAt).toBeNull();
+      await store().revokeUserTokens(ana.id, T0 + 20, { refreshTokens: true });
+      expect((await store().findRefreshToken(a1.tokenHash))?.revokedAt).toBe(T0 + 20);
+      expect((await store().findRefreshToken(a2.tokenHash))?.revokedAt).toBe(T0 + 20);
+      expect((await store().findRefreshToken(b1.tokenHash))?.revokedAt).toBeNull();
+      expect(await store().markRefreshTokenUsed(a1.id, T0 + 30)).toBe(false);
+    });
+  });
+
+  describe('removing and banning members', () => {
+    it('removes a member (not the owner) and answers whether there was one', async () => {
+      const owner = await givenUser(store());
+      const member = await givenUser(store());
+      const room = await givenRoom(store(), owner);
+      await store().addMember(room.id, member.id, 'member', T0);
+      expect(await store().removeMember(room.id, member.id)).toBe(true);
+      expect(await store().isMember(room.id, member.id)).toBe(false);
+      expect(await store().removeMember(room.id, member.id)).toBe(false);
+      expect(await store().removeMember(room.id, owner.id)).toBe(false);
+      expect(await store().isMember(room.id, owner.id)).toBe(true);
+    });
+
+    it('bans: the membership ends, the ban is recorded once (idempotent) and only for that room', async () => {
+      const owner = await givenUser(store());
+      const member = await givenUser(store());
+      const [room, other] = [await givenRoom(store(), owner), await givenRoom(store(), owner)];
+      await store().addMember(room.id, member.id, 'member', T0);
+      expect(await store().isBanned(room.id, member.id)).toBe(false);
+      await store().banMember(room.id, member.id, T0);
+      await store().banMember(room.id, member.id, T0 + 1);
+      expect(await store().isBanned(room.id, member.id)).toBe(true);
+      expect(await store().isMember(room.id, member.id)).toBe(false);
+      expect(await store().isBanned(other.id, member.id)).toBe(false);
+    });
+  });
+}
