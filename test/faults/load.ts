@@ -6,10 +6,18 @@
 import { expect } from 'vitest';
 import type { TestClient } from '../support/ws-client.js';
 
+/** What the load needs of a sender: TestClient, or an SDK client behind an adapter (F8). */
+export type LoadSender = Pick<TestClient, 'request'>;
+/** What the audit needs of a receiver. */
+export interface LoadReceiver {
+  waitForSeq(room: string, seq: number, timeoutMs?: number): Promise<void>;
+  messages(room: string): Array<{ seq: number }>;
+}
+
 export interface LoadOptions {
   room: string;
-  senders: TestClient[];
-  receivers: TestClient[];
+  senders: LoadSender[];
+  receivers: LoadReceiver[];
   /** Messages per second per sender. */
   rate: number;
   /** How long to wait for one ack before retrying. */
@@ -108,7 +116,7 @@ export class ChatLoad {
     void p.finally(() => this.outstanding.delete(p));
   }
 
-  private async deliver(sender: TestClient, clientMsgId: string): Promise<void> {
+  private async deliver(sender: LoadSender, clientMsgId: string): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       if (attempt > 0) {
         this.retries++;

@@ -12,7 +12,7 @@ export interface NatterProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export async function startNatterProcess(env: Record<string, string>, timeoutMs = 20_000, nodeArgs: string[] = []): Promise<NatterProcess> {
+export async function startNatterProcess(env: Record<string, string>, timeoutMs = 45_000, nodeArgs: string[] = []): Promise<NatterProcess> {
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
     env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...LOOSE_LIMITS, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
