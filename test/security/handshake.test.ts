@@ -1,4 +1,5 @@
 /** A1, A2, A7 (connection caps): who may open a WebSocket, and how long an unauthenticated one may stay. */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { loadConfig } from '../../src/config.js';
@@ -29,6 +30,23 @@ describe('origin allowlist (A1)', () => {
     c.sendRaw(JSON.stringify({ type: 'auth', token: 'x.y.z' }));
     expect((await c.closed).code).toBe(1008);
     expect(c.frames).toEqual([]);
+  });
+});
+
+describe('transport settings (A11)', () => {
+  it('runs ws >= 8.17.1 and never negotiates permessage-deflate', async () => {
+    const { version } = JSON.parse(readFileSync('node_modules/ws/package.json', 'utf8')) as { version: string };
+    const [major, minor, patch] = version.split('.').map(Number) as [number, number, number];
+    expect(major * 1e6 + minor * 1e3 + patch).toBeGreaterThanOrEqual(8_017_001);
+    const server = await startServer();
+    try {
+      const ws = new WebSocket(server.wsUrl, { perMessageDeflate: true });
+      const extensions = await new Promise<string | undefined>((resolve) => ws.on('upgrade', (res) => resolve(res.headers['sec-websocket-extensions'])));
+      expect(extensions).toBeUndefined();
+      ws.terminate();
+    } finally {
+      await server.close();
+    }
   });
 });
 
