@@ -8,104 +8,26 @@
  * - refreshes the access token in band (an `auth` frame on the open socket) before it expires;
  * - answers every command with a promise that rejects with a NatterError on an error reply or a timeout.
  */
-import type { CommandOf, CommandType, JoinResult, SendResult, ServerFrame, UserRef, WireMessage } from '../src/protocol/frames.js';
+import type { CommandType, JoinResult, SendResult, ServerFrame, UserRef, WireMessage } from '../src/protocol/frames.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { NatterError } from './errors.js';
-import { jwtExpiry } from './jwt.js';
 import { Outbox, type PendingSend } from './outbox.js';
+import { Replies } from './replies.js';
+import { RoomTracker } from './room-tracker.js';
 import { globalSocket, OPEN, type SocketConstructor, type SocketLike } from './socket.js';
+import { TokenRefresher } from './token-refresher.js';
+import type { ClientEvents, ConnectionState, Fields, NatterClientOptions, Results, StateChange, TokenContext } from './types.js';
 
-export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed' | 'unauthorized';
-
-export interface StateChange {
-  state: ConnectionState;
-  /** Reconnect attempts since the last successful authentication. */
-  attempt: number;
-  /** When `reconnecting`: how long until the next attempt. */
-  retryInMs?: number;
-  /** Why the last socket ended, when known. */
-  closeCode?: number;
-  reason?: string;
-}
-
-export interface RoomEvent {
-  room: string;
-  user: UserRef;
-}
-
-export interface ClientEvents {
-  state: (change: StateChange) => void;
-  /** Authenticated (first connect and every reconnect). */
-  hello: (user: UserRef) => void;
-  /** A room was (re)joined on the current socket: `members` is who is present now. */
-  joined: (result: JoinResult, resumed: boolean) => void;
-  /** Each message once per room, in seq order. */
-  message: (message: WireMessage) => void;
-  'presence.joined': (event: RoomEvent) => void;
-  'presence.left': (event: RoomEvent) => void;
-  typing: (event: RoomEvent) => void;
-  /** The server ended this user's membership of a room (kicked or banned): it is no longer joined. */
-  removed: (event: { room: string; reason: string }) => void;
-  /** A send was acked (also resolved through the promise `send` returned). */
-  ack: (pending: PendingSend, result: SendResult) => void;
-  /** Something went wrong that no promise reports (a refused join on reconnect, a failed token refresh…). */
-  error: (error: NatterError) => void;
-}
-
-export interface TokenContext {
-  /** `connect`: any valid token will do; `expiring`/`rejected`: the last one is about to expire or was refused. */
-  reason: 'connect' | 'expiring' | 'rejected';
-}
-
-export interface NatterClientOptions {
-  /** `ws://host:port/ws` (or `wss://`). */
-  url: string;
-  /** Returns a valid access token; called on every connect and before expiry. Throw a non-temporary NatterError to log out. */
-  getToken: (context: TokenContext) => string | Promise<string>;
-  /** A WebSocket constructor; defaults to the global one (browsers, Node ≥ 22). On Node 20 pass `ws`. */
-  WebSocket?: SocketConstructor;
-  backoff?: BackoffOptions;
-  /** How long a command waits for its reply (default 10 s). */
-  commandTimeoutMs?: number;
-  /** How long opening and authenticating may take before the attempt is abandoned (default 10 s). */
-  connectTimeoutMs?: number;
-  /** Refresh the access token this long before it expires (default 60 s; at most 90 % of its remaining life). */
-  refreshLeadMs?: number;
-  /** Probe a silent connection with `ping` after this long; a missing reply means it is dead (default 25 s, 0 = off). */
-  keepAliveMs?: number;
-}
+export type { ClientEvents, ConnectionState, NatterClientOptions, RoomEvent, StateChange, TokenContext } from './types.js';
 
 /** 1008 (authentication failed), 4002 (token expired on an open socket), 4003 (sessions revoked): new token first. */
 const TOKEN_CLOSES = new Set([1008, 4002, 4003]);
 /** Closes after which the same client would fail the same way: binary/invalid/oversized frames, protocol abuse, too many sockets. */
 const FINAL_CLOSES = new Set([1003, 1007, 1009, 4500, 4501]);
-/** However often the server asks (`auth.expiring`), refresh at most this often. */
-const MIN_REFRESH_GAP_MS = 5_000;
 /** natter refuses frames over 64 KiB; keep sends well below so a huge body fails alone instead of closing the socket. */
 const MAX_SEND_FRAME_BYTES = 60 * 1024;
 
-type Fields<K extends CommandType> = Omit<CommandOf<K>, 'type' | 'id'>;
-interface Results {
-  auth: { user: UserRef };
-  'room.join': JoinResult;
-  'room.leave': { room: string };
-  'message.send': SendResult;
-  typing: { room: string };
-  'presence.list': { room: string; members: UserRef[] };
-  ping: { server_time: string };
-}
-interface Waiting {
-  resolve: (data: unknown) => void;
-  reject: (err: NatterError) => void;
-  timer: ReturnType<typeof setTimeout>;
-}
-interface RoomState {
-  /** The highest seq delivered to listeners (null until the first join answers). */
-  lastSeq: number | null;
-  joined: boolean;
-  waiters: Array<{ resolve: (r: JoinResult) => void; reject: (e: NatterError) => void }>;
-}
 
 export class NatterClient extends Emitter<ClientEvents> {
   private readonly opts: Required<Omit<NatterClientOptions, 'backoff' | 'WebSocket'>> & { backoff: BackoffOptions };
@@ -114,17 +36,13 @@ export class NatterClient extends Emitter<ClientEvents> {
   private generation = 0;
   private authed = false;
   private current: StateChange = { state: 'idle', attempt: 0 };
-  private readonly waiting = new Map<string, Waiting>();
-  private readonly rooms = new Map<string, RoomState>();
+  private readonly replies = new Replies();
+  private readonly rooms = new RoomTracker();
   private readonly outbox = new Outbox();
-  private nextId = 0;
   private lastFrameAt = 0;
-  private skewMs = 0;
-  private token = '';
-  private tokenCall: Promise<string> | null = null;
-  private lastRefreshAt = 0;
+  private readonly tokens: TokenRefresher;
   private authRejections = 0;
-  private timers: { retry?: ReturnType<typeof setTimeout>; refresh?: ReturnType<typeof setTimeout>; keepAlive?: ReturnType<typeof setInterval>; connect?: ReturnType<typeof setTimeout> } = {};
+  private timers: { retry?: ReturnType<typeof setTimeout>; keepAlive?: ReturnType<typeof setInterval>; connect?: ReturnType<typeof setTimeout> } = {};
   private user: UserRef | null = null;
 
   constructor(options: NatterClientOptions) {
@@ -133,6 +51,13 @@ export class NatterClient extends Emitter<ClientEvents> {
     if (!Socket) throw new Error('natter: no global WebSocket; pass the `ws` constructor as the WebSocket option');
     this.Socket = Socket;
     this.opts = { commandTimeoutMs: 10_000, connectTimeoutMs: 10_000, refreshLeadMs: 60_000, keepAliveMs: 25_000, backoff: {}, ...options };
+    this.tokens = new TokenRefresher({
+      getToken: this.opts.getToken,
+      leadMs: this.opts.refreshLeadMs,
+      present: (token) => this.rawRequest('auth', { token }),
+      generation: () => this.generation,
+      onError: (error) => (error.temporary ? this.emit('error', error) : this.onTokenFailure(error)),
+    });
   }
 
   get state(): ConnectionState {
@@ -157,7 +82,7 @@ export class NatterClient extends Emitter<ClientEvents> {
     this.dropSocket(1000);
     this.setState({ state: 'closed', attempt: 0 });
     this.outbox.rejectAll(new NatterError('CLOSED', 'client closed', false));
-    for (const [room, r] of this.rooms) this.failJoin(room, r, new NatterError('CLOSED', 'client closed', false), true);
+    this.rooms.rejectWaiters(new NatterError('CLOSED', 'client closed', false));
   }
 
   /** Skips the backoff wait (e.g. when the browser says it is back online). */
@@ -170,24 +95,18 @@ export class NatterClient extends Emitter<ClientEvents> {
 
   /** Joins a room (now, or as soon as connected) and keeps it joined across reconnects. */
   join(room: string, options: { since?: number } = {}): Promise<JoinResult> {
-    let r = this.rooms.get(room);
-    if (!r) this.rooms.set(room, (r = { lastSeq: options.since ?? null, joined: false, waiters: [] }));
-    else if (options.since !== undefined) r.lastSeq = options.since;
-    const result = new Promise<JoinResult>((resolve, reject) => r.waiters.push({ resolve, reject }));
+    const result = this.rooms.want(room, options.since);
     if (this.authed) this.sendJoin(room);
     return result;
   }
 
   async leave(room: string): Promise<void> {
-    const r = this.rooms.get(room);
-    if (!r) return;
-    this.rooms.delete(room);
-    this.failJoin(room, r, new NatterError('NOT_JOINED', 'left the room', false), true);
+    if (!this.dropRoom(room, new NatterError('NOT_JOINED', 'left the room', false))) return;
     if (this.authed) await this.request('room.leave', { room });
   }
 
   joinedRooms(): string[] {
-    return [...this.rooms.keys()];
+    return this.rooms.names();
   }
 
   /** The highest seq seen in a room (what a resume asks for). */
@@ -236,7 +155,7 @@ export class NatterClient extends Emitter<ClientEvents> {
     this.setState({ state, attempt: this.current.attempt });
     let token: string;
     try {
-      token = await this.fetchToken(reason);
+      token = await this.tokens.fetch(reason);
     } catch (err) {
       if (generation !== this.generation) return;
       return this.onTokenFailure(err);
@@ -247,7 +166,7 @@ export class NatterClient extends Emitter<ClientEvents> {
     this.timers.connect = setTimeout(() => generation === this.generation && this.lost(4000, 'connect timeout'), this.opts.connectTimeoutMs);
     socket.onopen = () => {
       if (generation !== this.generation) return;
-      this.token = token;
+      this.tokens.token = token;
       this.rawRequest('auth', { token }, this.opts.connectTimeoutMs).then(
         () => generation === this.generation && this.onAuthenticated(),
         () => undefined, // a refused token closes the socket with 1008, handled in onclose
@@ -262,9 +181,9 @@ export class NatterClient extends Emitter<ClientEvents> {
     clearTimeout(this.timers.connect);
     this.authed = true;
     this.authRejections = 0;
-    this.scheduleRefresh();
+    this.tokens.schedule();
     this.setState({ state: 'connected', attempt: 0 });
-    for (const room of this.rooms.keys()) this.sendJoin(room);
+    for (const room of this.rooms.names()) this.sendJoin(room);
     clearInterval(this.timers.keepAlive);
     if (this.opts.keepAliveMs > 0) this.timers.keepAlive = setInterval(() => this.keepAlive(), this.opts.keepAliveMs);
   }
@@ -301,7 +220,7 @@ export class NatterClient extends Emitter<ClientEvents> {
     this.generation++;
     this.authed = false;
     clearTimeout(this.timers.connect);
-    clearTimeout(this.timers.refresh);
+    this.tokens.cancel();
     clearInterval(this.timers.keepAlive);
     const socket = this.socket;
     this.socket = null;
@@ -313,12 +232,8 @@ export class NatterClient extends Emitter<ClientEvents> {
         // already closing
       }
     }
-    for (const [id, w] of this.waiting) {
-      clearTimeout(w.timer);
-      w.reject(new NatterError('DISCONNECTED', 'connection lost', true));
-      this.waiting.delete(id);
-    }
-    for (const r of this.rooms.values()) r.joined = false;
+    this.replies.failAll(new NatterError('DISCONNECTED', 'connection lost', true));
+    this.rooms.disconnected();
     this.outbox.disconnected();
   }
 
@@ -335,62 +250,12 @@ export class NatterClient extends Emitter<ClientEvents> {
     this.ping().catch((err: NatterError) => err.code === 'TIMEOUT' && this.lost(4000, 'keep-alive timeout'));
   }
 
-  private scheduleRefresh(): void {
-    clearTimeout(this.timers.refresh);
-    const exp = jwtExpiry(this.token);
-    if (exp === null) return;
-    const remaining = exp * 1000 - (Date.now() + this.skewMs);
-    const lead = Math.min(this.opts.refreshLeadMs, remaining * 0.9);
-    this.timers.refresh = setTimeout(() => void this.refreshToken(), Math.max(0, remaining - lead));
-  }
-
-  /** One getToken call at a time: concurrent needs share it, so a refresh token is never spent twice. */
-  private fetchToken(reason: TokenContext['reason']): Promise<string> {
-    this.tokenCall ??= Promise.resolve()
-      .then(() => this.opts.getToken({ reason }))
-      .finally(() => (this.tokenCall = null));
-    return this.tokenCall;
-  }
-
-  /** In-band refresh; `soon` (a server `auth.expiring`) waits until MIN_REFRESH_GAP_MS after the last one. */
-  private async refreshToken(soon = false): Promise<void> {
-    const wait = this.lastRefreshAt + MIN_REFRESH_GAP_MS - Date.now();
-    if (soon && wait > 0) {
-      clearTimeout(this.timers.refresh);
-      this.timers.refresh = setTimeout(() => void this.refreshToken(), wait);
-      return;
-    }
-    const generation = this.generation;
-    this.lastRefreshAt = Date.now();
-    try {
-      const token = await this.fetchToken('expiring');
-      if (generation !== this.generation) return;
-      await this.rawRequest('auth', { token });
-      this.token = token;
-      this.scheduleRefresh();
-    } catch (err) {
-      if (generation !== this.generation) return;
-      const error = err instanceof NatterError ? err : new NatterError('AUTH_FAILED', String(err), true);
-      if (!error.temporary) return this.onTokenFailure(error);
-      this.emit('error', error);
-      this.timers.refresh = setTimeout(() => void this.refreshToken(), 5_000);
-    }
-  }
-
   // ---- frames ---------------------------------------------------------------------------------------------
 
   private rawRequest(type: CommandType, fields: Record<string, unknown>, timeoutMs = this.opts.commandTimeoutMs): Promise<unknown> {
     const socket = this.socket;
     if (!socket || socket.readyState !== OPEN) return Promise.reject(new NatterError('DISCONNECTED', 'not connected', true));
-    const id = `c${++this.nextId}`;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(id);
-        reject(new NatterError('TIMEOUT', `${type}: no reply in ${timeoutMs} ms`, true));
-      }, timeoutMs);
-      this.waiting.set(id, { resolve, reject, timer });
-      socket.send(JSON.stringify({ type, id, ...fields }));
-    });
+    return this.replies.expect(type, timeoutMs, (id) => socket.send(JSON.stringify({ type, id, ...fields })));
   }
 
   private onFrame(text: string): void {
@@ -402,19 +267,12 @@ export class NatterClient extends Emitter<ClientEvents> {
       return;
     }
     switch (frame.type) {
-      case 'reply': {
-        const w = this.waiting.get(frame.id);
-        if (!w) return;
-        this.waiting.delete(frame.id);
-        clearTimeout(w.timer);
-        if (frame.ok) w.resolve(frame.data);
-        else w.reject(new NatterError(frame.error.code, frame.error.message, frame.error.temporary));
-        return;
-      }
+      case 'reply':
+        return this.replies.settle(frame);
       case 'hello':
         this.user = frame.user;
-        this.skewMs = Date.parse(frame.server_time) - Date.now();
-        this.scheduleRefresh();
+        this.tokens.skewMs = Date.parse(frame.server_time) - Date.now();
+        this.tokens.schedule();
         this.emit('hello', frame.user);
         return;
       case 'message':
@@ -435,27 +293,19 @@ export class NatterClient extends Emitter<ClientEvents> {
   /** Pushes newer servers send: `auth.expiring` (refresh now) and `room.removed` (kicked or banned). */
   private onOtherPush(frame: { type: string; room?: unknown; reason?: unknown }): void {
     if (frame.type === 'auth.expiring') {
-      void this.refreshToken(true);
+      void this.tokens.refresh(true);
     } else if (frame.type === 'room.removed' && typeof frame.room === 'string') {
-      const r = this.rooms.get(frame.room);
-      if (!r) return;
-      this.rooms.delete(frame.room);
       const reason = String(frame.reason ?? 'removed');
-      this.failJoin(frame.room, r, new NatterError(reason === 'banned' ? 'FORBIDDEN' : 'ROOM_NOT_FOUND', `removed from the room (${reason})`, false), true);
-      this.emit('removed', { room: frame.room, reason });
+      const err = new NatterError(reason === 'banned' ? 'FORBIDDEN' : 'ROOM_NOT_FOUND', `removed from the room (${reason})`, false);
+      if (this.dropRoom(frame.room, err)) this.emit('removed', { room: frame.room, reason });
     }
   }
 
   private onMessage(message: WireMessage): void {
-    const r = this.rooms.get(message.room);
-    if (!r || (r.lastSeq !== null && message.seq <= r.lastSeq)) return; // not ours, or a duplicate
-    if (r.lastSeq !== null && message.seq > r.lastSeq + 1) {
-      // A gap (never expected): drop it and replay from what we have.
-      if (this.authed) this.sendJoin(message.room);
-      return;
-    }
-    r.lastSeq = message.seq;
-    this.emit('message', message);
+    const verdict = this.rooms.accept(message);
+    if (verdict === 'deliver') this.emit('message', message);
+    // A gap (never expected): drop it and replay from what we have. Duplicates and strangers are dropped.
+    else if (verdict === 'gap' && this.authed) this.sendJoin(message.room);
   }
 
   // ---- rooms and sends ------------------------------------------------------------------------------------
@@ -463,29 +313,27 @@ export class NatterClient extends Emitter<ClientEvents> {
   private sendJoin(room: string): void {
     const r = this.rooms.get(room);
     if (!r) return;
-    const resumed = r.lastSeq !== null;
-    const fields = r.lastSeq === null ? { room } : { room, since: r.lastSeq };
+    const fields = this.rooms.joinFields(room);
     this.request('room.join', fields).then(
       (result) => {
         if (this.rooms.get(room) !== r) return;
-        r.lastSeq ??= result.from;
-        r.joined = true;
-        for (const w of r.waiters.splice(0)) w.resolve(result);
-        this.emit('joined', result, resumed);
+        this.rooms.joined(r, result);
+        this.emit('joined', result, fields.since !== undefined);
         for (const entry of this.outbox.list(room)) this.trySend(entry);
       },
       (err: NatterError) => {
         if (err.temporary || this.rooms.get(room) !== r) return; // retried on the next connection
-        this.rooms.delete(room);
-        this.failJoin(room, r, err, false);
+        this.dropRoom(room, err);
+        this.emit('error', err);
       },
     );
   }
 
-  private failJoin(room: string, r: RoomState, err: NatterError, silent: boolean): void {
-    for (const w of r.waiters.splice(0)) w.reject(err);
+  /** Forgets a room: its pending join and sends reject with `err`. */
+  private dropRoom(room: string, err: NatterError): boolean {
+    if (!this.rooms.drop(room, err)) return false;
     this.outbox.rejectRoom(room, err);
-    if (!silent) this.emit('error', err);
+    return true;
   }
 
   private trySend(entry: PendingSend): void {
@@ -512,7 +360,7 @@ export class NatterClient extends Emitter<ClientEvents> {
 
   private clearTimers(): void {
     clearTimeout(this.timers.retry);
-    clearTimeout(this.timers.refresh);
+    this.tokens.cancel();
     clearTimeout(this.timers.connect);
     clearInterval(this.timers.keepAlive);
     this.timers = {};
