@@ -22,6 +22,7 @@ interface Conn {
   n: number;
   pendingAcks: Map<number, number> | undefined;
   last: Map<string, number> | undefined;
+  lastSeq: number;
 }
 
 const conns: Conn[] = [];
@@ -49,8 +50,18 @@ function isDelivery(spec: ConnSpec, data: Buffer): boolean {
   return data[9] === M; // {"type":"message"…
 }
 
+const SEQ = /"seq":(\d+)/;
+
 function onFrame(c: Conn, data: Buffer): void {
   if (isDelivery(c.spec, data)) {
+    if (c.spec.track) {
+      const seq = Number(SEQ.exec(data.toString())?.[1] ?? 0);
+      if (seq <= c.lastSeq) {
+        duplicated++;
+        return;
+      }
+      c.lastSeq = seq;
+    }
     received++;
     if (c.spec.sample && ++sampleTick >= sampleEvery) {
       sampleTick = 0;
@@ -111,12 +122,12 @@ function sendOne(c: Conn, stamp: number): void {
   else c.ws.send(`42["msg",{"room":"${c.spec.room}","body":"${body}"}]`);
 }
 
-function connect(spec: ConnSpec): Promise<Conn> {
+function connect(spec: ConnSpec, lastSeq = 0): Promise<Conn> {
   return new Promise((resolve, reject) => {
     const url =
       spec.proto === 'natter' ? `${spec.url}?token=${spec.token}` : spec.proto === 'floor' ? `${spec.url}/?room=${encodeURIComponent(spec.room)}` : `${spec.url}/socket.io/?EIO=4&transport=websocket`;
     const ws = new WebSocket(url, { perMessageDeflate: false, ...(localAddress ? { localAddress } : {}) });
-    const c: Conn = { spec, ws, inFlight: 0, n: 0, pendingAcks: spec.proto === 'natter' && spec.sender ? new Map() : undefined, last: spec.sample ? new Map() : undefined };
+    const c: Conn = { spec, ws, inFlight: 0, n: 0, pendingAcks: spec.proto === 'natter' && spec.sender ? new Map() : undefined, last: spec.sample ? new Map() : undefined, lastSeq };
     const timer = setTimeout(() => fail(new Error('connect/join timed out')), 60_000);
     const fail = (err: Error) => {
       clearTimeout(timer);
@@ -141,7 +152,7 @@ function connect(spec: ConnSpec): Promise<Conn> {
       if (spec.proto === 'natter') {
         if (stage === 0 && text.startsWith('{"type":"hello"')) {
           stage = 1;
-          ws.send(JSON.stringify({ type: 'room.join', id: 'j', room: spec.room, since: 1 << 30 }));
+          ws.send(JSON.stringify({ type: 'room.join', id: 'j', room: spec.room, since: spec.track && lastSeq > 0 ? lastSeq : 1 << 30 }));
         } else if (stage === 1 && text.includes('"id":"j"')) {
           if (!text.includes('"ok":true')) return fail(new Error(`join failed: ${text}`));
           ready();
@@ -252,6 +263,31 @@ process.on('message', (raw: LoaderCommand) => {
           c.pendingAcks?.clear();
         }
         return send(reply);
+      }
+      case 'storm': {
+        // Reconnect storm: every receiving connection dropped at once, then reconnected and resumed from its seq.
+        const t0 = performance.now();
+        const victims = conns.filter((c) => !c.spec.sender);
+        for (const c of victims) c.ws.terminate();
+        const reconnectMs: number[] = [];
+        let failed = 0;
+        let firstError: string | undefined;
+        let next = 0;
+        await Promise.all(Array.from({ length: Math.min(raw.concurrency, victims.length) }, async () => {
+          while (next < victims.length) {
+            const old = victims[next++]!;
+            try {
+              const c = await connect(old.spec, old.lastSeq);
+              c.last = old.last;
+              conns[conns.indexOf(old)] = c;
+              reconnectMs.push(performance.now() - t0);
+            } catch (err) {
+              failed++;
+              firstError ??= (err as Error).message;
+            }
+          }
+        }));
+        return send({ cmd: 'stormed', dropped: victims.length, failed, ...(firstError ? { firstError } : {}), reconnectMs: Float64Array.from(reconnectMs) });
       }
       case 'close-all':
         for (const c of conns) c.ws.terminate();

@@ -283,7 +283,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * CPU is read from /proc before and after (run + drain); the drain waits until every expected delivery has arrived
  * or nothing has arrived for 5 s.
  */
-async function phase(name: string, t: RunningTarget, loaders: Loader[], mode: { closed: number } | { rate: number; poisson: boolean }, seconds: number): Promise<PhaseResult> {
+async function phase(name: string, t: RunningTarget, loaders: Loader[], mode: { closed: number } | { rate: number; poisson: boolean }, seconds: number, during?: () => Promise<void>): Promise<PhaseResult> {
   const cpu0 = t.pids.map(cpuSeconds);
   const lcpu0 = loaders.map((l) => cpuSeconds(l.child.pid!));
   for (const l of loaders) l.received = l.sent = 0;
@@ -301,11 +301,13 @@ async function phase(name: string, t: RunningTarget, loaders: Loader[], mode: { 
     progress(`${name}: ${Math.round(rate).toLocaleString()} deliveries/s`, (now - t0) / 1000 / seconds);
   }, 500);
   try {
+    const side = during?.();
     if ('closed' in mode) await Promise.all(loaders.map((l) => call(l, { cmd: 'closed', window: mode.closed, seconds }, 'done')));
     else {
       const senders = loaders.reduce((n, l) => n + l.senders, 0);
       await Promise.all(loaders.map((l) => call(l, { cmd: 'open-loop', rate: (mode.rate * l.senders) / Math.max(1, senders), seconds, poisson: mode.poisson }, 'done')));
     }
+    await side;
     // Drain.
     let prev = -1;
     let still = performance.now();
@@ -446,7 +448,31 @@ async function runTarget(w: Workload, name: TargetName, run: number, cfg: { room
         idle_cpu_percent: round(idleCpu * 100),
       };
     } else if (w === 'W7') {
-      throw new Error('W7 (reconnect storm) is not implemented yet: see docs/benchmarks.md');
+      // Reconnect storm: senders keep sending at --rate; a third of the way in every receiver is dropped at once and
+      // reconnects (100 at a time per loader), resuming each room from its last seq. Nothing may be lost or repeated.
+      const rooms = await t.createRooms(cfg.rooms);
+      const specs = layout(t, rooms, cfg.members, cfg.sample).map((s) => ({ ...s, track: true }));
+      const opened = await openConnections(loaders, specs);
+      if (opened.failed) throw new Error(`${opened.failed} of ${specs.length} connections failed`);
+      const rate = cfg.rate ?? 200;
+      let storm: Array<Extract<LoaderReply, { cmd: 'stormed' }>> = [];
+      const p = await phase(`open loop ${rate} msgs/s, storm at ${Math.round(SECONDS / 3)} s`, t, loaders, { rate, poisson: false }, SECONDS, async () => {
+        await sleep((SECONDS / 3) * 1000);
+        storm = (await Promise.all(loaders.map((l) => call(l, { cmd: 'storm', concurrency: 100 }, 'stormed')))) as typeof storm;
+      });
+      out.phases.push(p);
+      const times = percentiles(storm.flatMap((s) => Array.from(s.reconnectMs)));
+      const failed = storm.reduce((n, s) => n + s.failed, 0);
+      if (failed) log(`  reconnect failures: ${failed}, first: ${storm.find((s) => s.firstError)?.firstError}`);
+      out.figures = {
+        dropped: storm.reduce((n, s) => n + s.dropped, 0),
+        reconnect_failed: failed,
+        s_to_99pct_reconnected: round(times.p99 / 1000, 3),
+        s_to_all_reconnected: round(times.max / 1000, 3),
+        lost: p.lost,
+        duplicated: p.duplicated,
+        p99_ms: p.latency_ms.p99,
+      };
     } else {
       const rooms = await t.createRooms(cfg.rooms);
       const specs = layout(t, rooms, cfg.members, cfg.sample);
@@ -515,6 +541,11 @@ function summarise(w: Workload, runs: TargetRun[], targets: TargetName[]) {
     check('5. idle connections per process', 'natter', m('natter', 'connections'), '≥ 19,000', (v) => v >= 19_000);
     check('5. RSS per idle connection (KiB)', 'natter', m('natter', 'rss_kib_per_connection'), '≤ 12', (v) => v <= 12);
     check('5. RSS per connection vs floor', 'natter / floor', m('natter', 'rss_kib_per_connection') / m('floor', 'rss_kib_per_connection'), 'info (floor ~9.4 KiB)', () => true);
+  }
+  if (w === 'W7') {
+    check('W7. lost after resume', 'natter', m('natter', 'lost'), '0', (v) => v === 0);
+    check('W7. duplicated after resume', 'natter', m('natter', 'duplicated'), '0', (v) => v === 0);
+    check('W7. time to 99% reconnected (s)', 'natter', m('natter', 's_to_99pct_reconnected'), 'info', () => true);
   }
   if (w === 'W2') check('6. clients in one room at p95 ≤ 500 ms', 'natter', m('natter', 'max_clients_at_p95_le_500ms'), '≥ 10,000', (v) => v >= 10_000);
   if (w === 'W6') {

@@ -14,6 +14,8 @@ export interface ConnSpec {
   sample: boolean;
   /** Unique per sender, no dots. */
   tag: string;
+  /** W7: parse every frame's seq, rejoin with `since` after a drop (natter only). */
+  track?: boolean;
 }
 
 export type LoaderCommand =
@@ -22,6 +24,7 @@ export type LoaderCommand =
   | { cmd: 'closed'; window: number; seconds: number }
   | { cmd: 'open-loop'; rate: number; seconds: number; poisson: boolean }
   | { cmd: 'room-size'; size: number }
+  | { cmd: 'storm'; concurrency: number }
   | { cmd: 'stats' }
   | { cmd: 'collect' }
   | { cmd: 'close-all' }
@@ -44,5 +47,6 @@ export type LoaderReply =
   | { cmd: 'stats'; stats: LoaderStats }
   | { cmd: 'collected'; stats: LoaderStats; latencies: Float64Array; acks: Float64Array }
   | { cmd: 'closed-all' }
+  | { cmd: 'stormed'; dropped: number; failed: number; firstError?: string; reconnectMs: Float64Array }
   | { cmd: 'tick'; sent: number; received: number }
   | { cmd: 'error'; message: string };
