@@ -2,8 +2,7 @@
  * The composition root: picks adapters for a Config and wires the core and transport. `main.ts` runs it;
  * tests call it directly with their own Config.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type pino from 'pino';
 import type { FastifyInstance } from 'fastify';
@@ -31,8 +30,10 @@ import { startMetricsServer, type MetricsServer } from './transport/http/metrics
 import { PromMetrics } from './adapters/metrics/prom-metrics.js';
 import { instrumentBroker } from './adapters/metrics/instrumented-broker.js';
 import { createLogger } from './logger.js';
+import { jwtSecret } from './jwt-secret.js';
 
 export { createLogger } from './logger.js';
+export { jwtSecret } from './jwt-secret.js';
 
 export interface Natter {
   app: FastifyInstance;
@@ -68,17 +69,6 @@ const LOGIN_WINDOW_S = 15 * 60;
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-/** A configured secret, or (development only) one generated once and kept in DATA_DIR with mode 0600. */
-function jwtSecret(config: Config): Uint8Array {
-  if (config.jwtSecret !== null) return new TextEncoder().encode(config.jwtSecret);
-  const file = join(config.dataDir, 'jwt-secret');
-  if (!existsSync(file)) {
-    mkdirSync(config.dataDir, { recursive: true });
-    writeFileSync(file, randomBytes(48).toString('base64url'), { mode: 0o600 });
-    chmodSync(file, 0o600);
-  }
-  return new TextEncoder().encode(readFileSync(file, 'utf8').trim());
-}
 
 export async function createNatter(config: Config, overrides: NatterOverrides = {}): Promise<Natter> {
   const logger = overrides.logger ?? createLogger(config);
