@@ -521,7 +521,9 @@ function summarise(w: Workload, runs: TargetRun[], targets: TargetName[]) {
     checks.push({ target, figure, value: round(value, 3), goal, pass: Number.isFinite(value) ? ok(value) : null });
   if (w === 'W4' || w === 'W3') {
     const k = w === 'W4' ? 'cpu_us_per_delivery' : 'half_cpu_us_per_delivery';
-    for (const n of ['natter', 'natter-rpg']) check(`1. CPU per delivery vs floor (${w})`, `${n} / floor`, m(n, k) / m('floor', k), '≤ 1.2', (v) => v <= 1.2);
+    // Target 1 is about unbatched fan-out (W4: 5-member rooms, one message per socket per turn); in W3 natter
+    // coalesces, so the same ratio there only says how far coalescing carries it below the unbatched floor.
+    for (const n of ['natter', 'natter-rpg']) check(w === 'W4' ? `1. CPU per delivery vs floor (W4, unbatched)` : `CPU per delivery vs unbatched floor (W3)`, `${n} / floor`, m(n, k) / m('floor', k), w === 'W4' ? '≤ 1.2' : 'info', (v) => v <= 1.2);
     for (const n of ['natter', 'natter-rpg']) check(`1'. CPU per delivery vs coalesced floor (${w})`, `${n} / floor-coalesced`, m(n, k) / m('floor-coalesced', k), '≤ 1.2 (same batching policy)', (v) => v <= 1.2);
   }
   if (w === 'W3') {
