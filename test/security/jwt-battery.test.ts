@@ -19,7 +19,8 @@ let jwksUrl: string;
 let server: TestServer;
 let ana: TestUser;
 let room: string;
-const keys = {} as Record<'ed' | 'rsa' | 'attacker', { privateKey: CryptoKey; publicKey: CryptoKey; jwk: JWK }>;
+type Key = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+const keys = {} as Record<'ed' | 'rsa' | 'attacker', { privateKey: Key; publicKey: Key; jwk: JWK }>;
 
 beforeAll(async () => {
   for (const [name, alg] of [['ed', 'EdDSA'], ['rsa', 'RS256'], ['attacker', 'RS256']] as const) {
