@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { METRICS } from '../../src/core/metrics.js';
 import { CLOSE_CODES } from '../../src/protocol/errors.js';
+import { nginxAvailable, startNginx } from '../support/nginx.js';
 import { createRoom, register, startServer, type TestServer } from '../support/server.js';
 import { TestClient } from '../support/ws-client.js';
 
@@ -115,6 +116,27 @@ describe('GET /metrics', () => {
     const ok = await fetch(`${address}/metrics`, { headers: { authorization: `Bearer ${token}` } });
     expect(ok.status).toBe(200);
     expect(await ok.text()).toContain('# TYPE natter_ack_latency_seconds histogram');
+  });
+});
+
+describe.skipIf(!nginxAvailable())('behind the shipped nginx template', () => {
+  it('keeps /metrics off the proxy and passes Host with its port (for the same-origin check)', async () => {
+    const server = await start();
+    const nginx = await startNginx([Number(new URL(server.baseUrl).port)]);
+    try {
+      expect((await fetch(`${nginx.baseUrl}/metrics`)).status).toBe(404);
+      expect((await fetch(`${server.baseUrl}/metrics`)).status).toBe(200);
+      const origin = `http://127.0.0.1:${nginx.port}`;
+      const status = await new Promise<number>((resolve, reject) => {
+        const ws = new WebSocket(nginx.wsUrl, { headers: { origin } });
+        ws.once('open', () => (ws.terminate(), resolve(101)));
+        ws.once('unexpected-response', (_req, res) => (resolve(res.statusCode ?? 0), ws.terminate()));
+        ws.once('error', reject);
+      });
+      expect(status, 'a same-origin browser upgrade through nginx').toBe(101);
+    } finally {
+      await nginx.stop();
+    }
   });
 });
 
