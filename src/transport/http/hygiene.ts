@@ -19,6 +19,8 @@ export async function installHygiene(app: FastifyInstance, security: SecurityCon
         // 'self' covers ws(s) to the same host in CSP 3; listed origins may host the web app elsewhere.
         'connect-src': ["'self'", ...security.allowedOrigins.filter((o) => o !== '*').map((o) => o.replace(/^http/, 'ws'))],
         'frame-ancestors': ["'none'"],
+        // natter may serve plain HTTP (development, TLS at a proxy): never rewrite subresources to https.
+        'upgrade-insecure-requests': null,
       },
     },
     crossOriginResourcePolicy: { policy: 'same-origin' },
