@@ -29,7 +29,8 @@ export const METRICS = {
   brokerReceived: { kind: 'counter', name: 'natter_broker_received_total', help: 'Envelopes received from the broker by this instance', labels: ['kind'] },
   gapFills: { kind: 'counter', name: 'natter_gap_fills_total', help: 'Room feed gaps healed by reading the store (a lost or late broker message, or the periodic head check)', labels: [] },
   resumes: { kind: 'counter', name: 'natter_resumes_total', help: 'room.join with since (a client resuming after a disconnect)', labels: [] },
-  wsCloses: { kind: 'counter', name: 'natter_ws_closes_total', help: 'WebSocket connections closed by the server, by close code name (SLOW_CONSUMER, RATE_LIMITED, SERVER_DRAINING, …)', labels: ['reason'] },
+  wsCloses: { kind: 'counter', name: 'natter_ws_closes_total', help: 'WebSocket connections closed by the server, by close code name (SLOW_CONSUMER, PROTOCOL_VIOLATION, TOKEN_EXPIRED, SERVER_DRAINING, …; HEARTBEAT_TIMEOUT when cut without a close frame)', labels: ['reason'] },
+  upgradesRefused: { kind: 'counter', name: 'natter_ws_upgrades_refused_total', help: 'WebSocket upgrades refused with an HTTP status (403 origin, 429 connection caps and connect rate, 503 draining or unavailable, 404 wrong path)', labels: ['status'] },
   errors: { kind: 'counter', name: 'natter_errors_total', help: 'Error replies sent to clients, by catalogue code and transport', labels: ['code', 'transport'] },
   // ---- histograms (seconds) --------------------------------------------------------------------------------
   ackLatency: { kind: 'histogram', name: 'natter_ack_latency_seconds', help: 'message.send received -> committed and acked', labels: [], buckets: LATENCY_BUCKETS },

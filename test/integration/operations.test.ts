@@ -173,6 +173,7 @@ describe('graceful shutdown', () => {
     const text = await server.natter.metrics.scrape();
     expect(sample(text.body, 'natter_ws_closes_total{reason="SERVER_DRAINING"}')).toBe(20);
     expect(sample(text.body, 'natter_draining')).toBe(1);
+    expect(sample(text.body, 'natter_ws_upgrades_refused_total{status="503"}')).toBe(1);
     await expect(fetch(`${server.baseUrl}/healthz`)).rejects.toThrow(); // the listener is closed
   });
 

@@ -66,18 +66,22 @@ export function attachWebSocket(app: FastifyInstance, { chat, accessTokens, opti
   const connectionSecurity = security && admission ? connectionSecurityOf(security.config, admission) : undefined;
   const connections = new Set<Connection>();
   const log = app.log.child({ component: 'ws' });
+  const refuse = (socket: Duplex, status: number, text: string) => {
+    metrics?.count('upgradesRefused', { status: String(status) });
+    rejectUpgrade(socket, status, text);
+  };
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     // The query string may carry a token: parse it here and never log the URL.
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname !== WS_PATH) {
-      rejectUpgrade(socket, 404, 'Not Found');
+      refuse(socket, 404, 'Not Found');
       return;
     }
     if (lifecycle.draining) {
       // The load balancer retries another instance (nginx: proxy_next_upstream http_503).
-      rejectUpgrade(socket, 503, 'Service Unavailable');
+      refuse(socket, 503, 'Service Unavailable');
       return;
     }
     const upgrade = (release: () => void) =>
@@ -94,7 +98,7 @@ export function attachWebSocket(app: FastifyInstance, { chat, accessTokens, opti
     // Origin allowlist, per-address caps and connect rate: refused with a plain HTTP answer, never a 101.
     admission.admit(request).then(
       (verdict) => {
-        if ('status' in verdict) return rejectUpgrade(socket, verdict.status, verdict.text);
+        if ('status' in verdict) return refuse(socket, verdict.status, verdict.text);
         let released = false;
         const release = () => {
           if (!released) admission.release(verdict.ip);
@@ -104,7 +108,7 @@ export function attachWebSocket(app: FastifyInstance, { chat, accessTokens, opti
         socket.once('close', release);
         upgrade(release);
       },
-      () => rejectUpgrade(socket, 503, 'Service Unavailable'),
+      () => refuse(socket, 503, 'Service Unavailable'),
     );
   };
   app.server.on('upgrade', onUpgrade);
@@ -116,6 +120,7 @@ export function attachWebSocket(app: FastifyInstance, { chat, accessTokens, opti
     for (const c of connections) {
       if (c.pingSentAt !== 0 && now - c.pingSentAt > options.heartbeatTimeoutMs) {
         log.debug({ session: c.id }, 'heartbeat timeout; terminating');
+        metrics?.count('wsCloses', { reason: 'HEARTBEAT_TIMEOUT' });
         c.terminate();
       } else if (c.pingSentAt === 0 && now - c.lastSeen >= options.heartbeatIntervalMs) {
         c.ping();
