@@ -81,7 +81,8 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`natter: unknown command "${first}" (see natter --help)\n`);
     return EXIT.usage;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
+  const own = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest; // after `--`: the bench's own options
+  if (own.includes('--help') || own.includes('-h')) {
     process.stdout.write(`${commandHelp(command)}\n`);
     return EXIT.ok;
   }

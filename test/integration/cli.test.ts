@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../src/cli/commands.js';
 import { CLOSE_CODES } from '../../src/protocol/errors.js';
@@ -82,6 +83,29 @@ describe('natter CLI: help and errors', () => {
     const down = await natter(['migrate'], { env: { DATABASE_URL: 'postgres://natter:secret-pw@127.0.0.1:1/natter' } });
     expect(down.code).toBe(69);
     expect(down.stderr).not.toContain('secret-pw');
+  }, 120_000);
+});
+
+describe('natter serve', () => {
+  it('listens, logs JSON, and on SIGTERM drains and exits 0', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--host', '127.0.0.1'], {
+      env: { PATH: process.env.PATH ?? '', ...baseEnv, LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const lines: string[] = [];
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const address = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`serve did not start: ${lines.join('\n')}`)), 60_000);
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        lines.push(line);
+        if (line.includes('natter listening')) (clearTimeout(timer), resolve((JSON.parse(line) as { address: string }).address));
+      });
+      void exited.then(() => reject(new Error(`serve exited: ${lines.join('\n')}`)));
+    });
+    expect((await fetch(`${address}/readyz`)).status).toBe(200);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(lines.some((l) => l.includes('"msg":"shutdown complete"'))).toBe(true);
   }, 120_000);
 });
 

@@ -143,3 +143,14 @@ describe('core: counts and the shutdown hook', () => {
     await expect(chat.settled()).resolves.toBeUndefined(); // nothing in flight: at once
   });
 });
+
+describe('operations configuration', () => {
+  it('has safe defaults and refuses inconsistent shutdown and metrics settings', async () => {
+    const { loadConfig } = await import('../../src/config.js');
+    expect(loadConfig({})).toMatchObject({ shutdownTimeoutMs: 30_000, shutdownDrainMs: 5_000, metricsToken: null, metricsPort: null, metricsHost: '127.0.0.1', logFormat: 'auto' });
+    expect(loadConfig({ METRICS_PORT: '9091', METRICS_HOST: '0.0.0.0', LOG_FORMAT: 'json' })).toMatchObject({ metricsPort: 9091, metricsHost: '0.0.0.0', logFormat: 'json' });
+    expect(() => loadConfig({ SHUTDOWN_TIMEOUT_MS: '10000', SHUTDOWN_DRAIN_MS: '6000' })).toThrow(/SHUTDOWN_DRAIN_MS must be at most half/);
+    expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN must be at least 16/);
+    expect(() => loadConfig({ LOG_FORMAT: 'xml' })).toThrow(/LOG_FORMAT/);
+  });
+});
