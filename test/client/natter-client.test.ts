@@ -175,6 +175,31 @@ describe('NatterClient', () => {
     }
   });
 
+  it('detects a silent connection with keep-alive pings and resumes without loss', async () => {
+    const [ana, ben] = [await user(), await user()];
+    const room = (await api.createRoom(ana.token, uniqueName('silent'))).id;
+    const proxy = new TcpProxy(() => server.port);
+    await proxy.start();
+    try {
+      const a = track(makeClient(`ws://127.0.0.1:${proxy.port}/ws`, ana.token, { keepAliveMs: 200, commandTimeoutMs: 300 }));
+      const b = track(makeClient(server.wsUrl, ben.token));
+      a.client.connect();
+      b.client.connect();
+      await a.client.join(room);
+      await b.client.join(room);
+      proxy.blackholeDownstream = true; // the TCP connection stays up, but nothing reaches ana any more
+      await b.client.send(room, 'into the void');
+      await until(() => a.client.state === 'reconnecting', 5_000, 'the keep-alive to notice');
+      proxy.blackholeDownstream = false;
+      await b.client.send(room, 'after the silence');
+      await until(() => a.seqsOf(room).length === 3, 10_000, 'resume');
+      expect(a.seqsOf(room)).toEqual([1, 2, 3]);
+      expect(a.messages.map((m) => m.body).slice(1)).toEqual(['into the void', 'after the silence']);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('refreshes the access token in band before it expires, without reconnecting', async () => {
     const short = new RestartableServer({ ACCESS_TOKEN_TTL_SECONDS: '30' });
     await short.start();
@@ -201,7 +226,9 @@ describe('NatterClient', () => {
       await c.client.ping(); // the socket still works after the in-band auth
       expect(c.states.map((s) => s.state)).toEqual(['connecting', 'connected']);
       expect(errors).toEqual([]);
+      c.client.close(); // before the server goes: a refresh in flight would hold its HTTP connection open
     } finally {
+      for (const c of clients.splice(0)) c.close();
       await short.dispose();
     }
   }, 40_000);
