@@ -171,3 +171,27 @@ describe.skipIf(!hasRedis)('revocation and removal on every instance (Redis cont
     await c.close();
   });
 });
+
+describe.skipIf(!hasRedis)('per-user message rate shared across instances (Redis token buckets)', () => {
+  it('a user’s burst spent on one instance is spent on the other too', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'natter-rate-'));
+    const prefix = uniquePrefix();
+    const env = { DATABASE_URL: `sqlite:${join(dir, 'natter.db')}`, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: prefix, MESSAGE_RATE_BURST: '10', MESSAGE_RATE_PER_SECOND: '1' };
+    const [a, b] = [await startServer(env), await startServer(env)];
+    try {
+      const ana = await register(a);
+      const room = await createRoom(a, ana);
+      const [ca, cb] = [await TestClient.connect(a.wsUrl, ana.accessToken), await TestClient.connect(b.wsUrl, ana.accessToken)];
+      for (const c of [ca, cb]) await c.call('room.join', { room });
+      for (let i = 0; i < 10; i++) expect((await ca.request('message.send', { room, body: `a${i}`, client_msg_id: `a${i}` })).ok).toBe(true);
+      const onB = await cb.request('message.send', { room, body: 'b', client_msg_id: 'b0' });
+      expect(onB.error?.code).toBe('RATE_LIMITED');
+      await Promise.all([ca.close(), cb.close()]);
+    } finally {
+      await a.close();
+      await b.close();
+      await deletePrefix(prefix);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
