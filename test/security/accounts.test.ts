@@ -56,8 +56,8 @@ describe('password policy and hashing parameters', () => {
     const mu = percentiles(unknown.map((r) => r.ms)).p50;
     const mw = percentiles(wrong.map((r) => r.ms)).p50;
     // Both pay one argon2id verification; without the dummy the unknown case would be ~0 ms.
-    expect(mu).toBeGreaterThan(mw * 0.5);
-    expect(mu).toBeLessThan(mw * 2);
+    expect(mu).toBeGreaterThan(mw / 3);
+    expect(mu).toBeLessThan(mw * 3);
   });
 
   it('logins (argon2 off the event loop, at most 2 at once) never stall chat traffic', async () => {

@@ -41,16 +41,21 @@ describe('frames and per-user rates (A6, A7)', () => {
   it('limits messages per user across the user’s sockets: a burst of 30, then RATE_LIMITED (temporary)', async () => {
     const tabs = await Promise.all([1, 2].map(() => TestClient.connect(server.wsUrl, ana.accessToken)));
     for (const t of tabs) await t.call('room.join', { room });
+    const t0 = Date.now();
     const replies = await Promise.all(range(1, 60).map((i) => tabs[i % 2]!.request('message.send', { room, body: `m${i}`, client_msg_id: `rate-${i}` })));
+    const elapsedS = (Date.now() - t0) / 1000;
     const accepted = replies.filter((r) => r.ok).length;
     const limited = replies.filter((r) => r.error?.code === 'RATE_LIMITED');
     expect(accepted).toBeGreaterThanOrEqual(30);
-    expect(accepted).toBeLessThanOrEqual(32); // the bucket refills at 10/s while the burst is answered
+    expect(accepted).toBeLessThanOrEqual(30 + Math.ceil(10 * elapsedS) + 1); // the bucket refills at 10/s meanwhile
     expect(limited.length).toBe(60 - accepted);
     expect(limited[0]!.error.temporary).toBe(true);
+    const t1 = Date.now();
     const typing = await Promise.all(range(1, 20).map(() => tabs[0]!.request('typing', { room })));
-    expect(typing.filter((r) => r.ok).length).toBeLessThanOrEqual(11);
-    expect(typing.filter((r) => r.error?.code === 'RATE_LIMITED').length).toBeGreaterThanOrEqual(9);
+    const typingOk = typing.filter((r) => r.ok).length;
+    expect(typingOk).toBeGreaterThanOrEqual(10);
+    expect(typingOk).toBeLessThanOrEqual(10 + Math.ceil((2 * (Date.now() - t1)) / 1000) + 1);
+    expect(typing.filter((r) => r.error?.code === 'RATE_LIMITED').length).toBe(20 - typingOk);
     await Promise.all(tabs.map((t) => t.close()));
   });
 
@@ -132,7 +137,8 @@ describe('slow consumer (F6)', () => {
       });
       expect(received).toBeLessThan(1_200);
       expect(rssGrowthMb).toBeLessThan(150);
-      expect(during.p99).toBeLessThan(baseline.p99 * 2 + 50);
+      // Generous for a shared 2-core machine; a server stalled by the slow reader would add seconds.
+      expect(during.p99).toBeLessThan(baseline.p99 * 3 + 100);
       await Promise.all([sender.close(), neighbour.close()]);
     } finally {
       await server.close();

@@ -69,14 +69,13 @@ describe.skipIf(!hasRedis)('revocation and removal on every instance (Redis cont
   it('a password change closes every socket everywhere, refuses the old tokens and password, and answers a working pair', async () => {
     const ana = await register(a);
     const open = await sockets(ana);
-    const t0 = Date.now();
     const changed = await api<{ access_token: string; refresh_token: string }>(b, 'POST', '/api/auth/password', ana.accessToken, {
       current_password: PASSWORD,
       new_password: 'a completely new passphrase',
     });
     expect(changed.status).toBe(200);
+    // The revocation happens before the answer (after hashing the new password): within 1 s of the answer at the latest.
     expect((await closedWithin(open, 1_000)).map((c) => c.code)).toEqual([4003, 4003, 4003]);
-    expect(Date.now() - t0).toBeLessThan(1_000 + 500); // + the argon2 hashing inside the request
     expect((await api(a, 'GET', '/api/me', ana.accessToken)).status).toBe(401);
     expect((await api(a, 'POST', '/api/auth/refresh', undefined, { refresh_token: ana.refreshToken })).status).toBe(401);
     expect((await api(a, 'GET', '/api/me', changed.body.access_token)).status).toBe(200);
