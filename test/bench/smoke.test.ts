@@ -32,12 +32,12 @@ describe('bench smoke', () => {
     const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bench/main.ts', '--help']);
     expect(stdout).toContain('--workload');
     for (const w of ['W0', 'W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7']) expect(stdout).toContain(w);
-  });
+   }, 60_000);
 
   it('runs W3 side by side and every delivery arrives exactly once', async () => {
     const targets = ['floor', 'floor-coalesced', 'natter', ...((await redisUp()) ? ['socketio'] : [])];
     const args = ['--workload', 'W3', '--targets', targets.join(','), '--rooms', '2', '--members', '5', '--seconds', '1', '--warmup', '0', '--runs', '1', '--fractions', '0.5', '--loaders', '1', '--out', out, '--quiet', '--no-pin'];
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bench/main.ts', ...args], { timeout: 60_000 }).catch((err: { stdout?: string; stderr?: string }) => {
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bench/main.ts', ...args], { timeout: 110_000 }).catch((err: { stdout?: string; stderr?: string }) => {
       throw new Error(`bench failed:\n${err.stdout ?? ''}\n${err.stderr ?? ''}`);
     });
     const files = JSON.parse(stdout.trim().split('\n').at(-1)!) as { json: string; html: string; delivery_ok: boolean; errors: string[] };
@@ -56,5 +56,5 @@ describe('bench smoke', () => {
     const html = readFileSync(files.html, 'utf8');
     expect(html).toContain('<svg');
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
-  }, 90_000);
+  }, 120_000);
 });
