@@ -4,7 +4,8 @@
  */
 import { ChatError } from './errors.js';
 import type { CoreDeps } from './deps.js';
-import type { RateDecision, VerifiedAccessToken } from './ports.js';
+import type { VerifiedAccessToken } from './ports.js';
+import { LoginThrottle } from './login-throttle.js';
 import { asUserId, type Principal, type User, type UserId } from './types.js';
 import { checkPassword, checkUsername } from './validate.js';
 
@@ -26,9 +27,6 @@ export interface LoginContext {
   ip: string;
 }
 
-const rateLimited = (d: RateDecision): ChatError =>
-  new ChatError('RATE_LIMITED', `too many failed attempts; retry in ${Math.ceil(d.retryAfterMs / 1000)} s`, { cause: { retryAfterMs: d.retryAfterMs } });
-
 /** The retry delay of a RATE_LIMITED error (for Retry-After), when known. */
 export const retryAfterMs = (err: ChatError): number | undefined => {
   const cause = err.cause as { retryAfterMs?: unknown } | undefined;
@@ -39,7 +37,11 @@ export class AccountService {
   /** Verified against for unknown usernames, so both failures cost one argon2 verification. */
   private dummyHash: Promise<string> | undefined;
 
-  constructor(private readonly deps: AccountDeps) {}
+  private readonly throttle: LoginThrottle;
+
+  constructor(private readonly deps: AccountDeps) {
+    this.throttle = new LoginThrottle(deps.rateLimiter, deps.limits.loginFailureRate);
+  }
 
   async register(username: string, password: string): Promise<Session> {
     checkUsername(username);
@@ -53,22 +55,18 @@ export class AccountService {
 
   /**
    * Same answer, status and cost for an unknown user and a wrong password (a dummy hash is verified). Failures are
-   * counted per account and per client address; once a bucket is empty, attempts are refused with RATE_LIMITED
-   * before any hashing until it refills (never a permanent lock-out).
+   * counted per account and per client address (LoginThrottle): past 10 in 15 minutes each further failure doubles
+   * the wait, refused with RATE_LIMITED before any hashing, never longer than the window (no permanent lock-out).
    */
   async login(username: string, password: string, context: LoginContext = { ip: 'unknown' }): Promise<Session> {
-    const { rateLimiter, limits } = this.deps;
     const keys = [`login:user:${username.toLowerCase()}`, `login:ip:${context.ip}`];
-    for (const key of keys) {
-      const check = await rateLimiter.take(key, limits.loginFailureRate, 0);
-      if (!check.allowed) throw rateLimited(check);
-    }
+    for (const key of keys) await this.throttle.check(key);
     const record = await this.deps.store.findUserByName(username);
     let ok = false;
     if (record) ok = await this.deps.hasher.verify(record.passwordHash, password);
     else await this.deps.hasher.verify(await (this.dummyHash ??= this.deps.hasher.hash('natter-timing-parity-dummy')), password);
     if (!record || !ok) {
-      await Promise.all(keys.map((key) => rateLimiter.take(key, limits.loginFailureRate, 1)));
+      await Promise.all(keys.map((key) => this.throttle.fail(key)));
       throw new ChatError('INVALID_CREDENTIALS', 'invalid username or password');
     }
     const { passwordHash: _omit, ...user } = record;
