@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { AccountService } from './core/accounts.js';
 import { ChatService } from './core/chat.js';
-import type { CoreDeps, Logger } from './core/deps.js';
+import type { CoreDeps, Limits, Logger } from './core/deps.js';
 import { Hub } from './core/hub.js';
 import type { Metrics } from './core/metrics.js';
 import type { AccessTokens, Broker, PasswordHasher, Presence, Store } from './core/ports.js';
@@ -67,6 +67,20 @@ export interface NatterOverrides {
 /** Failed logins are counted over this window (the bucket refills completely in it). */
 const LOGIN_WINDOW_S = 15 * 60;
 
+/** The core's limits, from the configuration (shared with the CLI's context). */
+export function limitsFrom(config: Config): Limits {
+  return {
+    maxBodyChars: config.maxBodyChars,
+    historyOnJoin: config.historyOnJoin,
+    catchUpPage: 200,
+    refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+    maxRoomsPerSession: config.security.maxRoomsPerConnection,
+    messageRate: config.security.messageRate,
+    typingRate: config.security.typingRate,
+    loginFailureRate: { capacity: config.security.loginFailures, perSecond: config.security.loginFailures / LOGIN_WINDOW_S },
+  };
+}
+
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 
@@ -99,16 +113,7 @@ export async function createNatter(config: Config, overrides: NatterOverrides = 
     }),
     opaqueTokens: new RandomOpaqueTokens(),
     rateLimiter: fanOut.rateLimiter,
-    limits: {
-      maxBodyChars: config.maxBodyChars,
-      historyOnJoin: config.historyOnJoin,
-      catchUpPage: 200,
-      refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
-      maxRoomsPerSession: config.security.maxRoomsPerConnection,
-      messageRate: config.security.messageRate,
-      typingRate: config.security.typingRate,
-      loginFailureRate: { capacity: config.security.loginFailures, perSecond: config.security.loginFailures / LOGIN_WINDOW_S },
-    },
+    limits: limitsFrom(config),
     log,
     metrics,
   };

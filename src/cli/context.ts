@@ -18,6 +18,7 @@ import { connectRedis } from '../adapters/redis/redis-connection.js';
 import { RedisBroker } from '../adapters/redis/redis-broker.js';
 import { openSqlStore } from '../adapters/sql/sql-database.js';
 import { jwtSecret } from '../jwt-secret.js';
+import { limitsFrom } from '../natter.js';
 
 export interface CliContext {
   config: Config;
@@ -59,16 +60,7 @@ export async function openContext(config: Config, log: Logger): Promise<CliConte
     accessTokens: tokens(config.accessTokenTtlSeconds),
     opaqueTokens: new RandomOpaqueTokens(),
     rateLimiter,
-    limits: {
-      maxBodyChars: config.maxBodyChars,
-      historyOnJoin: config.historyOnJoin,
-      catchUpPage: 200,
-      refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
-      maxRoomsPerSession: config.security.maxRoomsPerConnection,
-      messageRate: config.security.messageRate,
-      typingRate: config.security.typingRate,
-      loginFailureRate: { capacity: config.security.loginFailures, perSecond: config.security.loginFailures / 900 },
-    },
+    limits: limitsFrom(config),
     log,
   };
   return {
