@@ -69,22 +69,15 @@ export class SqlMessageStore {
   }
 
   readAfter(roomId: RoomId, after: number, limit: number): Promise<Message[]> {
-    return guard(async () => {
-      const count = readLimit(limit);
-      if (count === 0) return [];
-      const rows = await this.#database.db
-        .selectFrom('messages')
-        .selectAll()
-        .where('room_id', '=', roomId)
-        .where('seq', '>', seqBound(after, Math.floor))
-        .orderBy('seq', 'asc')
-        .limit(count)
-        .execute();
-      return rows.map(toMessage);
-    });
+    return this.#page(roomId, '>', seqBound(after, Math.floor), limit);
   }
 
   readBefore(roomId: RoomId, before: number, limit: number): Promise<Message[]> {
+    return this.#page(roomId, '<', seqBound(before, Math.ceil), limit);
+  }
+
+  /** Keyset page on (room_id, seq): the `limit` seqs nearest `bound` on the `op` side, returned ascending. */
+  #page(roomId: RoomId, op: '>' | '<', bound: number, limit: number): Promise<Message[]> {
     return guard(async () => {
       const count = readLimit(limit);
       if (count === 0) return [];
@@ -92,11 +85,11 @@ export class SqlMessageStore {
         .selectFrom('messages')
         .selectAll()
         .where('room_id', '=', roomId)
-        .where('seq', '<', seqBound(before, Math.ceil))
-        .orderBy('seq', 'desc')
+        .where('seq', op, bound)
+        .orderBy('seq', op === '>' ? 'asc' : 'desc')
         .limit(count)
         .execute();
-      return rows.reverse().map(toMessage);
+      return (op === '>' ? rows : rows.reverse()).map(toMessage);
     });
   }
 
