@@ -2,7 +2,9 @@
  * Top functions by self time in a V8 .cpuprofile (from `--node-args "--cpu-prof --cpu-prof-dir=DIR"`), and the
  * same grouped by file — a text flame-graph substitute for reports.
  *
- *   npx tsx bench/profile-summary.ts bench-results/prof/CPU.*.cpuprofile [--top 25]
+ *   npx tsx bench/profile-summary.ts bench-results/prof/CPU.*.cpuprofile [--top 25] [--last S]
+ *
+ * `--last S` keeps only the samples of the profile's last S seconds (e.g. the final open-loop phase of a run).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -18,12 +20,17 @@ interface Profile {
   timeDeltas: number[];
 }
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' } } });
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' }, last: { type: 'string' } } });
 for (const file of positionals) {
   const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
-  p.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));
+  // Sample i was taken at the sum of timeDeltas[0..i]; keep those within the last `--last` seconds.
+  const at = p.timeDeltas.reduce<number[]>((acc, d) => (acc.push((acc.at(-1) ?? 0) + d), acc), []);
+  const from = values.last === undefined ? -Infinity : (at.at(-1) ?? 0) - Number(values.last) * 1e6;
+  p.samples.forEach((id, i) => {
+    if ((at[i] ?? 0) >= from) self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0));
+  });
   const total = [...self.values()].reduce((a, b) => a + b, 0);
   const fn = new Map<string, number>();
   const files = new Map<string, number>();

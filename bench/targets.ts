@@ -63,6 +63,7 @@ const OPEN_LIMITS: Record<string, string> = {
   LOGIN_FAILURES: '1000000',
   ACCESS_TOKEN_TTL_SECONDS: '86400',
   HISTORY_ON_JOIN: '0',
+  ...Object.fromEntries(['SQLITE_WRITER_THREAD'].flatMap((k) => (process.env[k] ? [[k, process.env[k]!]] : []))),
 };
 
 export function pin(pid: number, cpu: string): boolean {

@@ -12,6 +12,8 @@ export interface Config {
   port: number;
   dataDir: string;
   databaseUrl: string;
+  /** A SQLite file: appends commit on a writer thread (false: on the event loop). */
+  sqliteWriterThread: boolean;
   /** null: no secret configured (development only) — main.ts generates and keeps one under dataDir. */
   jwtSecret: string | null;
   jwtIssuer: string;
@@ -173,6 +175,7 @@ export function loadConfig(env: Env = readEnv()): Config {
     port: int('PORT', 8080, 0, 65_535),
     dataDir,
     databaseUrl,
+    sqliteWriterThread: oneOf('SQLITE_WRITER_THREAD', 'true', ['true', 'false'] as const) === 'true',
     jwtSecret,
     jwtIssuer: str('JWT_ISSUER', 'natter'),
     jwtAudience: str('JWT_AUDIENCE', 'natter'),

@@ -15,7 +15,7 @@ import type { Metrics } from './core/metrics.js';
 import type { AccessTokens, Broker, PasswordHasher, Presence, Store } from './core/ports.js';
 import { RoomService } from './core/rooms.js';
 import { Argon2Hasher } from './adapters/auth/argon2-hasher.js';
-import { RandomIds, RandomOpaqueTokens } from './adapters/auth/crypto-ids.js';
+import { SortableIds, RandomOpaqueTokens } from './adapters/auth/crypto-ids.js';
 import { JwtAccessTokens } from './adapters/auth/jwt-access-tokens.js';
 import { MemoryBroker } from './adapters/memory/memory-broker.js';
 import { MemoryPresence } from './adapters/memory/memory-presence.js';
@@ -91,7 +91,12 @@ export async function createNatter(config: Config, overrides: NatterOverrides = 
   const instanceId = config.instanceId ?? randomBytes(6).toString('base64url');
   const metrics = overrides.metrics ?? new PromMetrics();
   const lifecycle = { draining: false };
-  const store = await openSqlStore({ url: config.databaseUrl, log, metrics });
+  const store = await openSqlStore({
+    url: config.databaseUrl,
+    log,
+    metrics,
+    appends: { writerThread: config.sqliteWriterThread },
+  });
   const fanOut = await pickFanOut(config, overrides, log, instanceId);
   const { presence, closeFanOut } = fanOut;
   const broker = instrumentBroker(fanOut.broker, metrics);
@@ -101,7 +106,7 @@ export async function createNatter(config: Config, overrides: NatterOverrides = 
     broker,
     presence,
     clock,
-    ids: new RandomIds(),
+    ids: new SortableIds(),
     hasher: overrides.hasher ?? new Argon2Hasher(),
     accessTokens: new JwtAccessTokens({
       secret: jwtSecret(config),

@@ -9,7 +9,7 @@ import type { CoreDeps, Logger } from '../core/deps.js';
 import type { Broker, Store } from '../core/ports.js';
 import { RoomService } from '../core/rooms.js';
 import { Argon2Hasher } from '../adapters/auth/argon2-hasher.js';
-import { RandomIds, RandomOpaqueTokens } from '../adapters/auth/crypto-ids.js';
+import { SortableIds, RandomOpaqueTokens } from '../adapters/auth/crypto-ids.js';
 import { JwtAccessTokens } from '../adapters/auth/jwt-access-tokens.js';
 import { MemoryBroker } from '../adapters/memory/memory-broker.js';
 import { MemoryPresence } from '../adapters/memory/memory-presence.js';
@@ -55,7 +55,7 @@ export async function openContext(config: Config, log: Logger): Promise<CliConte
     broker,
     presence: new MemoryPresence(), // no CLI command touches presence
     clock,
-    ids: new RandomIds(),
+    ids: new SortableIds(),
     hasher: new Argon2Hasher(),
     accessTokens: tokens(config.accessTokenTtlSeconds),
     opaqueTokens: new RandomOpaqueTokens(),

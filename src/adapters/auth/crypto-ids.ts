@@ -1,18 +1,38 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { IdGenerator, OpaqueTokens } from '../../core/ports.js';
 
-/** 96 random bits as 16 URL-safe characters, cut from a pooled buffer (one getrandom call per 512 ids). */
-export class RandomIds implements IdGenerator {
+/** base64url's 64 characters in ASCII order, so that ids compare as strings the way their bytes compare. */
+const SORTED_ALPHABET = '-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz';
+const RANDOM_BYTES = 6;
+
+/**
+ * 16 URL-safe characters: 48 bits of the creation time in milliseconds, then 48 random bits (cut from a pooled
+ * buffer, one getrandom call per 1,024 ids), in an alphabet whose order is ASCII order. Ids created one after the
+ * other sort together, so a database index on them grows at its right edge instead of at a random page per
+ * insert (twice as fast appends on SQLite: docs/benchmarks.md). 48 random bits within one millisecond keep
+ * collisions out of reach (~2^24 ids in the same millisecond for an even chance). The time is not a secret: ids
+ * tell when a thing was made, as its created_at does.
+ */
+export class SortableIds implements IdGenerator {
   private pool = Buffer.alloc(0);
   private offset = 0;
+  private readonly bytes = Buffer.alloc(12);
+
+  constructor(private readonly now: () => number = Date.now) {}
 
   next(): string {
-    if (this.offset + 12 > this.pool.length) {
-      this.pool = randomBytes(12 * 512);
+    if (this.offset + RANDOM_BYTES > this.pool.length) {
+      this.pool = randomBytes(RANDOM_BYTES * 1024);
       this.offset = 0;
     }
-    this.offset += 12;
-    return this.pool.toString('base64url', this.offset - 12, this.offset);
+    this.bytes.writeUIntBE(Math.max(0, Math.floor(this.now())) % 2 ** 48, 0, 6);
+    this.pool.copy(this.bytes, 6, this.offset, (this.offset += RANDOM_BYTES));
+    let id = '';
+    for (let i = 0; i < 12; i += 3) {
+      const n = (this.bytes[i]! << 16) | (this.bytes[i + 1]! << 8) | this.bytes[i + 2]!;
+      id += SORTED_ALPHABET[n >>> 18]! + SORTED_ALPHABET[(n >>> 12) & 63]! + SORTED_ALPHABET[(n >>> 6) & 63]! + SORTED_ALPHABET[n & 63]!;
+    }
+    return id;
   }
 }
 

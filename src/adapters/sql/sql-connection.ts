@@ -2,15 +2,14 @@
  * Connections: SQLite (file or memory, via better-sqlite3) with durable pragmas, PostgreSQL via a pg Pool with
  * its errors handled, and the one way to run a write transaction on either.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import SqliteDatabase from 'better-sqlite3';
+import type SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { LogEvent } from 'kysely';
 import type { Metrics } from '../../core/metrics.js';
 import type { Database } from './schema.js';
 import { loggableError } from './sql-errors.js';
+import { openSqlite } from './sqlite-open.js';
 
 export type DatabaseTarget =
   | { dialect: 'sqlite'; /** a path, or ':memory:' */ filename: string }
@@ -72,18 +71,7 @@ function timed(database: SqlDatabase, metrics: Metrics): SqlDatabase {
 }
 
 function connectSqlite(filename: string, metrics?: Metrics): SqlDatabase {
-  if (filename !== ':memory:') mkdirSync(dirname(resolve(filename)), { recursive: true });
-  const raw = new SqliteDatabase(filename);
-  try {
-    raw.pragma('journal_mode = WAL');
-    // Durability is "committed before acked": every commit is synced. Do not weaken.
-    raw.pragma('synchronous = FULL');
-    raw.pragma('busy_timeout = 5000');
-    raw.pragma('foreign_keys = ON');
-  } catch (error) {
-    raw.close();
-    throw error;
-  }
+  const raw = openSqlite(filename);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }), log: queryTimer(metrics) });
   return {
     dialect: 'sqlite',

@@ -8,6 +8,7 @@ import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
 import { connectDatabase, type DatabaseTarget, type SqlDatabase, type SqlStoreLog } from './sql-connection.js';
 import { SqlStore } from './sql-store.js';
+import type { SqlMessageStoreOptions } from './sql-message-store.js';
 
 export type { DatabaseTarget, SqlStoreLog } from './sql-connection.js';
 export { SqlStore } from './sql-store.js';
@@ -42,6 +43,8 @@ export interface OpenSqlStoreOptions {
   log?: SqlStoreLog;
   /** Query and transaction timings, pool gauges (PostgreSQL). */
   metrics?: Metrics;
+  /** For a SQLite file: whether appends commit on the writer thread (default true). */
+  appends?: Pick<SqlMessageStoreOptions, 'writerThread'>;
 }
 
 const consoleLog: SqlStoreLog = {
@@ -68,5 +71,5 @@ export async function openSqlStore(options: OpenSqlStoreOptions): Promise<SqlSto
     await database.destroy().catch(() => undefined);
     throw new ChatError('UNAVAILABLE', `Cannot migrate the ${target.dialect} database.`, { cause: error });
   }
-  return new SqlStore(database, log);
+  return new SqlStore(database, log, { ...options.appends, metrics: options.metrics });
 }

@@ -2,31 +2,38 @@
  * Messages in SQL, appended with group commit.
  *
  * `append` only queues. One flush runs at a time and commits everything queued (up to `maxBatch` rows) in ONE
- * transaction, then settles each caller; the next flush starts after it, one event-loop turn later so that every
- * append which arrived meanwhile joins it. Inside the transaction, in this order:
- *   1. lock the batch's rooms (PostgreSQL: SELECT … FOR UPDATE ordered by id — no deadlock between processes;
- *      SQLite: BEGIN IMMEDIATE already holds the single write lock) and read their last_seq;
- *   2. look up the (room, sender, clientMsgId) already stored, in one query — after the lock, so a retry racing
- *      through another natter process is seen; retries inside the batch resolve to the batch's first message;
- *   3. assign seqs last_seq+1… per room, insert the rows, then set the rooms' last_seq (PostgreSQL: one
- *      multi-row INSERT and one UPDATE; SQLite: prepared statements per row — see sql-append-statements.ts).
- * A caller whose room does not exist gets ROOM_NOT_FOUND alone. A database failure rejects the whole batch with
- * UNAVAILABLE (temporary) after rollback: nothing is acked that was not committed. A row the database refuses
- * (integrity or data error) is retried alone so it cannot fail its batch-mates.
+ * transaction (append-batch.ts: lock rooms, find retries, assign seqs, insert), then settles each caller; the
+ * next flush starts after it, one event-loop turn later so that every append which arrived meanwhile joins it.
+ * Where the batch runs: PostgreSQL and in-memory SQLite on this thread's connection; a SQLite file on the writer
+ * thread (sqlite-writer.ts), so the commit's fsync never stalls the event loop.
+ * A database failure rejects the whole batch with UNAVAILABLE (temporary) after rollback: nothing is acked that
+ * was not committed. A row the database refuses (integrity or data error) is retried alone so it cannot fail
+ * its batch-mates.
  */
-import type { Kysely, Selectable } from 'kysely';
+import type { Metrics } from '../../core/metrics.js';
 import { ChatError } from '../../core/errors.js';
 import type { AppendInput, AppendResult } from '../../core/ports.js';
-import { asMessageId, asRoomId, asUserId, type Message, type RoomId } from '../../core/types.js';
-import { checkAppendInput, idempotencyKey, readLimit, seqBound, storeClosed } from '../shared/store-rules.js';
-import type { Database, MessagesTable } from './schema.js';
-import { appendStatements, type AppendStatements } from './sql-append-statements.js';
+import { asRoomId, type Message, type RoomId } from '../../core/types.js';
+import { checkAppendInput, readLimit, seqBound, storeClosed } from '../shared/store-rules.js';
+import { toMessage, writeBatch, type Outcome } from './append-batch.js';
+import { postgresStatements, sqliteStatements } from './sql-append-statements.js';
 import type { SqlDatabase, SqlStoreLog } from './sql-connection.js';
 import { guard, isRowError, loggableError, toStoreError } from './sql-errors.js';
+import { SqliteWriterThread } from './sqlite-writer-thread.js';
 
 export interface SqlMessageStoreOptions {
   /** Most appends committed by one transaction. Default 500. */
   maxBatch?: number;
+  /** A SQLite file: commit on the writer thread (default true). */
+  writerThread?: boolean;
+  /** Times each batch's transaction when it runs on the writer thread. */
+  metrics?: Metrics;
+}
+
+/** Runs one batch in its own transaction and commits it. */
+interface BatchWriter {
+  write(inputs: AppendInput[]): Promise<Outcome[]>;
+  close(): Promise<void>;
 }
 
 interface PendingAppend {
@@ -34,8 +41,6 @@ interface PendingAppend {
   resolve(result: AppendResult): void;
   reject(error: unknown): void;
 }
-
-type Outcome = { result: AppendResult } | { error: ChatError };
 
 const HEADS_CHUNK = 1_000; // room ids per query, far below any dialect's parameter limit
 
@@ -45,7 +50,7 @@ export class SqlMessageStore {
   readonly #database: SqlDatabase;
   readonly #log: SqlStoreLog;
   readonly #maxBatch: number;
-  readonly #statements: AppendStatements;
+  readonly #writer: BatchWriter;
   #queue: PendingAppend[] = [];
   /** The flush loop, while it runs. */
   #flushing: Promise<void> | undefined;
@@ -55,7 +60,7 @@ export class SqlMessageStore {
     this.#database = database;
     this.#log = log;
     this.#maxBatch = Math.max(1, options.maxBatch ?? 500);
-    this.#statements = appendStatements(database);
+    this.#writer = batchWriter(database, options);
   }
 
   append(input: AppendInput): Promise<AppendResult> {
@@ -124,6 +129,7 @@ export class SqlMessageStore {
   async close(): Promise<void> {
     this.#closed = true;
     await this.#flushing;
+    await this.#writer.close();
   }
 
   async #flushLoop(): Promise<void> {
@@ -141,8 +147,7 @@ export class SqlMessageStore {
   async #flush(batch: PendingAppend[]): Promise<void> {
     let outcomes: Outcome[];
     try {
-      const inputs = batch.map((pending) => pending.input);
-      outcomes = await this.#database.writeTransaction((trx) => this.#write(trx, inputs));
+      outcomes = await this.#writer.write(batch.map((pending) => pending.input));
     } catch (error) {
       if (batch.length > 1 && isRowError(error)) {
         this.#log.warn({ err: loggableError(error), batchSize: batch.length }, 'The database refused a batch; appending one by one');
@@ -161,57 +166,16 @@ export class SqlMessageStore {
       else pending.resolve({ message: { ...outcome.result.message }, duplicate: outcome.result.duplicate });
     });
   }
+}
 
-  /** The batch's work inside its transaction; answers one outcome per input, in order. */
-  async #write(trx: Kysely<Database>, inputs: AppendInput[]): Promise<Outcome[]> {
-    const locked = await this.#statements.lockRooms(trx, [...new Set(inputs.map((input) => input.roomId))]);
-    const lastSeq = new Map(locked.map((room) => [room.id, room.last_seq]));
-    const keyed = inputs.flatMap(({ roomId, senderId, clientMsgId }) =>
-      clientMsgId !== null && lastSeq.has(roomId) ? [{ roomId, senderId, clientMsgId }] : [],
-    );
-    const stored = new Map<string, Message>();
-    if (keyed.length > 0) {
-      for (const row of await this.#statements.findStored(trx, keyed)) {
-        stored.set(idempotencyKey(row.room_id, row.sender_id, row.client_msg_id ?? ''), toMessage(row));
-      }
-    }
-    const fresh: Message[] = [];
-    const outcomes = inputs.map((input): Outcome => {
-      const last = lastSeq.get(input.roomId);
-      if (last === undefined) return { error: new ChatError('ROOM_NOT_FOUND', 'No such room.') };
-      const key = input.clientMsgId === null ? undefined : idempotencyKey(input.roomId, input.senderId, input.clientMsgId);
-      const first = key === undefined ? undefined : stored.get(key);
-      if (first) return { result: { message: first, duplicate: true } };
-      const message = newMessage(input, last + 1);
-      lastSeq.set(input.roomId, message.seq);
-      if (key !== undefined) stored.set(key, message);
-      fresh.push(message);
-      return { result: { message, duplicate: false } };
-    });
-    if (fresh.length > 0) {
-      await this.#statements.insertMessages(trx, fresh);
-      const advanced = new Map(fresh.map((message) => [message.roomId as string, message.seq]));
-      await this.#statements.setLastSeqs(trx, [...advanced]);
-    }
-    return outcomes;
+function batchWriter(database: SqlDatabase, options: SqlMessageStoreOptions): BatchWriter {
+  const { native } = database;
+  if (native.dialect === 'sqlite' && !native.db.memory && options.writerThread !== false) {
+    return new SqliteWriterThread(native.db.name, options.metrics);
   }
-}
-
-function newMessage(input: AppendInput, seq: number): Message {
-  const { id, roomId, senderId, senderName, type, body, clientMsgId, createdAt } = input;
-  return { id, roomId, seq, senderId, senderName, type, body, clientMsgId, createdAt };
-}
-
-function toMessage(row: Selectable<MessagesTable>): Message {
+  const sqlite = native.dialect === 'sqlite' ? sqliteStatements(native.db) : undefined;
   return {
-    id: asMessageId(row.id),
-    roomId: asRoomId(row.room_id),
-    seq: row.seq,
-    senderId: asUserId(row.sender_id),
-    senderName: row.sender_name,
-    type: row.type,
-    body: row.body,
-    clientMsgId: row.client_msg_id,
-    createdAt: row.created_at,
+    write: (inputs) => database.writeTransaction((trx) => writeBatch(sqlite ?? postgresStatements(trx), inputs)),
+    close: async () => undefined,
   };
 }

@@ -8,7 +8,7 @@ import type { MemberRole, Message, Room, RoomId, User, UserId, UserRecord } from
 import { SqlAccountStore } from './sql-account-store.js';
 import type { SqlDatabase, SqlDialectName, SqlStoreLog } from './sql-connection.js';
 import { guard } from './sql-errors.js';
-import { SqlMessageStore } from './sql-message-store.js';
+import { SqlMessageStore, type SqlMessageStoreOptions } from './sql-message-store.js';
 import { SqlRoomStore } from './sql-room-store.js';
 
 export class SqlStore implements Store {
@@ -19,12 +19,12 @@ export class SqlStore implements Store {
   readonly #messages: SqlMessageStore;
   #closing: Promise<void> | undefined;
 
-  constructor(database: SqlDatabase, log: SqlStoreLog) {
+  constructor(database: SqlDatabase, log: SqlStoreLog, messages: SqlMessageStoreOptions = {}) {
     this.dialect = database.dialect;
     this.#database = database;
     this.#accounts = new SqlAccountStore(database);
     this.#rooms = new SqlRoomStore(database);
-    this.#messages = new SqlMessageStore(database, log);
+    this.#messages = new SqlMessageStore(database, log, messages);
   }
 
   createUser(user: UserRecord): Promise<void> {

@@ -1,0 +1,70 @@
+/**
+ * One batch of appends inside its write transaction, the same on every dialect and thread. In this order:
+ *   1. lock the batch's rooms (PostgreSQL: SELECT … FOR UPDATE ordered by id — no deadlock between processes;
+ *      SQLite: BEGIN IMMEDIATE already holds the single write lock) and read their last_seq;
+ *   2. look up the (room, sender, clientMsgId) already stored, in one query — after the lock, so a retry racing
+ *      through another natter process is seen; retries inside the batch resolve to the batch's first message;
+ *   3. assign seqs last_seq+1… per room, insert the rows, then set the rooms' last_seq.
+ * Answers one outcome per input, in order; a caller whose room does not exist gets ROOM_NOT_FOUND alone.
+ */
+import type { Selectable } from 'kysely';
+import { ChatError } from '../../core/errors.js';
+import type { AppendInput, AppendResult } from '../../core/ports.js';
+import { asMessageId, asRoomId, asUserId, type Message } from '../../core/types.js';
+import { idempotencyKey } from '../shared/store-rules.js';
+import type { MessagesTable } from './schema.js';
+import type { AppendStatements } from './sql-append-statements.js';
+
+export type Outcome = { result: AppendResult } | { error: ChatError };
+
+export async function writeBatch(statements: AppendStatements, inputs: AppendInput[]): Promise<Outcome[]> {
+  const locked = await statements.lockRooms([...new Set(inputs.map((input) => input.roomId))]);
+  const lastSeq = new Map(locked.map((room) => [room.id, room.last_seq]));
+  const keyed = inputs.flatMap(({ roomId, senderId, clientMsgId }) =>
+    clientMsgId !== null && lastSeq.has(roomId) ? [{ roomId, senderId, clientMsgId }] : [],
+  );
+  const stored = new Map<string, Message>();
+  if (keyed.length > 0) {
+    for (const row of await statements.findStored(keyed)) {
+      stored.set(idempotencyKey(row.room_id, row.sender_id, row.client_msg_id ?? ''), toMessage(row));
+    }
+  }
+  const fresh: Message[] = [];
+  const outcomes = inputs.map((input): Outcome => {
+    const last = lastSeq.get(input.roomId);
+    if (last === undefined) return { error: new ChatError('ROOM_NOT_FOUND', 'No such room.') };
+    const key = input.clientMsgId === null ? undefined : idempotencyKey(input.roomId, input.senderId, input.clientMsgId);
+    const first = key === undefined ? undefined : stored.get(key);
+    if (first) return { result: { message: first, duplicate: true } };
+    const message = newMessage(input, last + 1);
+    lastSeq.set(input.roomId, message.seq);
+    if (key !== undefined) stored.set(key, message);
+    fresh.push(message);
+    return { result: { message, duplicate: false } };
+  });
+  if (fresh.length > 0) {
+    await statements.insertMessages(fresh);
+    const advanced = new Map(fresh.map((message) => [message.roomId as string, message.seq]));
+    await statements.setLastSeqs([...advanced]);
+  }
+  return outcomes;
+}
+
+function newMessage(input: AppendInput, seq: number): Message {
+  const { id, roomId, senderId, senderName, type, body, clientMsgId, createdAt } = input;
+  return { id, roomId, seq, senderId, senderName, type, body, clientMsgId, createdAt };
+}
+
+export function toMessage(row: Selectable<MessagesTable>): Message {
+  return {
+    id: asMessageId(row.id),
+    roomId: asRoomId(row.room_id),
+    seq: row.seq,
+    senderId: asUserId(row.sender_id),
+    senderName: row.sender_name,
+    type: row.type,
+    body: row.body,
+    clientMsgId: row.client_msg_id,
+    createdAt: row.created_at,
+  };
+}
