@@ -41,14 +41,20 @@ export function median(values: number[]): number {
 
 const TICKS = 100; // CLK_TCK on Linux
 
-/** utime + stime of a process and its threads, in seconds (0 if it is gone). */
-export function cpuSeconds(pid: number): number {
+/** utime and stime of a process and its threads, in seconds (0 if it is gone). */
+export function cpuTimes(pid: number): { user: number; system: number } {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(stat[11]) + Number(stat[12])) / TICKS;
+    return { user: Number(stat[11]) / TICKS, system: Number(stat[12]) / TICKS };
   } catch {
-    return 0;
+    return { user: 0, system: 0 };
   }
+}
+
+/** utime + stime of a process and its threads, in seconds (0 if it is gone). */
+export function cpuSeconds(pid: number): number {
+  const { user, system } = cpuTimes(pid);
+  return user + system;
 }
 
 /** Resident set size in bytes (0 if it is gone). */

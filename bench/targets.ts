@@ -9,7 +9,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -222,6 +222,7 @@ export async function startTarget(name: TargetName, opts: TargetOptions): Promis
   const instances: NatterProcess[] = [];
   const stop = async () => {
     await Promise.all(instances.map((i) => stopChild(i.child)));
+    if (process.env.BENCH_SERVER_LOG) appendFileSync(process.env.BENCH_SERVER_LOG, instances.flatMap((i) => i.output).join('\n') + '\n');
     await db?.drop().catch(() => undefined);
     if (name !== 'natter') await dropRedisPrefix(opts.redisUrl, prefix).catch(() => undefined);
     rmSync(dataDir, { recursive: true, force: true });

@@ -18,6 +18,7 @@ type ChatDeps = Pick<CoreDeps, 'store' | 'broker' | 'presence' | 'clock' | 'rate
 
 /** How long a subscription's authorization is trusted before a send or typing checks the store again. */
 export const REAUTHORIZE_AFTER_MS = 5_000;
+const REAUTHORIZE_JITTER_MS = 1_000;
 
 interface LiveSession {
   port: SessionPort;
@@ -81,6 +82,7 @@ export class ChatService {
       throw new ChatError('NOT_JOINED', 'connection closed during join');
     }
     live.rooms.set(room.id, subscription);
+    subscription.authorizedAt = this.authorizedNow(); // requireReadable above
     try {
       const head = await this.deps.store.head(room.id);
       const from = since === undefined ? Math.max(0, head - this.deps.limits.historyOnJoin) : Math.min(since, head);
@@ -224,21 +226,37 @@ export class ChatService {
     if (!decision.allowed) {
       throw new ChatError('RATE_LIMITED', `slow down: retry in ${decision.retryAfterMs} ms`, { cause: { retryAfterMs: decision.retryAfterMs } });
     }
-    const now = this.deps.clock.now();
-    if (now - subscription.authorizedAt > REAUTHORIZE_AFTER_MS) {
-      try {
-        await this.rooms.requireReadable(port.principal, subscription.room);
-        subscription.authorizedAt = now;
-      } catch (err) {
-        const live = this.sessions.get(sessionId);
-        if (live?.rooms.get(subscription.room) === subscription) {
-          live.rooms.delete(subscription.room);
-          await this.release(port, subscription);
-        }
-        throw err;
-      }
+    if (this.deps.clock.now() - subscription.authorizedAt > REAUTHORIZE_AFTER_MS) {
+      // One check per subscription at a time: every send that finds it stale waits for the same one.
+      subscription.reauthorizing ??= this.reauthorize(sessionId, port, subscription).finally(() => {
+        subscription.reauthorizing = undefined;
+      });
+      await subscription.reauthorizing;
     }
     return joined;
+  }
+
+  /**
+   * A check's time stamp, 0–1 s early at random: subscriptions that joined together fall due at different times,
+   * instead of all re-checking the store on the same send.
+   */
+  private authorizedNow(): number {
+    return this.deps.clock.now() - Math.random() * REAUTHORIZE_JITTER_MS;
+  }
+
+  /** Re-reads the session's right to the room; on refusal the subscription ends. */
+  private async reauthorize(sessionId: SessionId, port: SessionPort, subscription: Subscription): Promise<void> {
+    try {
+      await this.rooms.requireReadable(port.principal, subscription.room);
+      subscription.authorizedAt = this.authorizedNow();
+    } catch (err) {
+      const live = this.sessions.get(sessionId);
+      if (live?.rooms.get(subscription.room) === subscription) {
+        live.rooms.delete(subscription.room);
+        await this.release(port, subscription);
+      }
+      throw err;
+    }
   }
 
   private joined(sessionId: SessionId, roomRef: string): { port: SessionPort; subscription: Subscription } {

@@ -27,6 +27,8 @@ export class Subscription {
   private closed = false;
   /** When the session's right to read the room was last checked (epoch ms). */
   authorizedAt = 0;
+  /** The re-check in flight, if one is (ChatService shares it between concurrent sends). */
+  reauthorizing: Promise<void> | undefined;
 
   constructor(
     readonly session: SessionPort,

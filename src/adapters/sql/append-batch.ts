@@ -1,9 +1,10 @@
 /**
- * One batch of appends inside its write transaction, the same on every dialect and thread. In this order:
- *   1. lock the batch's rooms (PostgreSQL: SELECT … FOR UPDATE ordered by id — no deadlock between processes;
- *      SQLite: BEGIN IMMEDIATE already holds the single write lock) and read their last_seq;
- *   2. look up the (room, sender, clientMsgId) already stored, in one query — after the lock, so a retry racing
- *      through another natter process is seen; retries inside the batch resolve to the batch's first message;
+ * One batch of appends inside its SQLite write transaction, on the event loop or the writer thread (PostgreSQL's
+ * natter_append, migration 0003, does the same server-side). In this order:
+ *   1. read the batch's rooms' last_seq (BEGIN IMMEDIATE already holds the database's single write lock, so a
+ *      retry racing through another natter process on the same file is seen next);
+ *   2. look up the (room, sender, clientMsgId) already stored; retries inside the batch resolve to the batch's
+ *      first message;
  *   3. assign seqs last_seq+1… per room, insert the rows, then set the rooms' last_seq.
  * Answers one outcome per input, in order; a caller whose room does not exist gets ROOM_NOT_FOUND alone.
  */
@@ -17,15 +18,15 @@ import type { AppendStatements } from './sql-append-statements.js';
 
 export type Outcome = { result: AppendResult } | { error: ChatError };
 
-export async function writeBatch(statements: AppendStatements, inputs: AppendInput[]): Promise<Outcome[]> {
-  const locked = await statements.lockRooms([...new Set(inputs.map((input) => input.roomId))]);
+export function writeBatch(statements: AppendStatements, inputs: AppendInput[]): Outcome[] {
+  const locked = statements.lockRooms([...new Set(inputs.map((input) => input.roomId))]);
   const lastSeq = new Map(locked.map((room) => [room.id, room.last_seq]));
   const keyed = inputs.flatMap(({ roomId, senderId, clientMsgId }) =>
     clientMsgId !== null && lastSeq.has(roomId) ? [{ roomId, senderId, clientMsgId }] : [],
   );
   const stored = new Map<string, Message>();
   if (keyed.length > 0) {
-    for (const row of await statements.findStored(keyed)) {
+    for (const row of statements.findStored(keyed)) {
       stored.set(idempotencyKey(row.room_id, row.sender_id, row.client_msg_id ?? ''), toMessage(row));
     }
   }
@@ -43,9 +44,9 @@ export async function writeBatch(statements: AppendStatements, inputs: AppendInp
     return { result: { message, duplicate: false } };
   });
   if (fresh.length > 0) {
-    await statements.insertMessages(fresh);
+    statements.insertMessages(fresh);
     const advanced = new Map(fresh.map((message) => [message.roomId as string, message.seq]));
-    await statements.setLastSeqs([...advanced]);
+    statements.setLastSeqs([...advanced]);
   }
   return outcomes;
 }

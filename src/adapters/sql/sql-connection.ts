@@ -51,23 +51,25 @@ const queryTimer = (metrics: Metrics | undefined) =>
   metrics &&
   ((event: LogEvent) => metrics.observe('dbQuery', event.queryDurationMillis / 1000, { kind: 'query', outcome: event.level === 'error' ? 'error' : 'ok' }));
 
-/** Times every write transaction (a group commit) -> natter_db_query_seconds{kind="transaction"}. */
-function timed(database: SqlDatabase, metrics: Metrics): SqlDatabase {
-  const run = database.writeTransaction.bind(database);
-  return {
-    ...database,
-    writeTransaction: async (work) => {
-      const done = metrics.startTimer('dbQuery', { kind: 'transaction' });
-      try {
-        const result = await run(work);
-        done({ outcome: 'ok' });
-        return result;
-      } catch (error) {
-        done({ outcome: 'error' });
-        throw error;
-      }
-    },
+/** `run`, timed as one transaction (a group commit) -> natter_db_query_seconds{kind="transaction"}. */
+export function timedTransaction<A, T>(metrics: Metrics | undefined, run: (arg: A) => Promise<T>): (arg: A) => Promise<T> {
+  if (!metrics) return run;
+  return async (arg) => {
+    const done = metrics.startTimer('dbQuery', { kind: 'transaction' });
+    try {
+      const result = await run(arg);
+      done({ outcome: 'ok' });
+      return result;
+    } catch (error) {
+      done({ outcome: 'error' });
+      throw error;
+    }
   };
+}
+
+/** Times every write transaction. */
+function timed(database: SqlDatabase, metrics: Metrics): SqlDatabase {
+  return { ...database, writeTransaction: timedTransaction(metrics, database.writeTransaction.bind(database)) };
 }
 
 function connectSqlite(filename: string, metrics?: Metrics): SqlDatabase {

@@ -4,36 +4,24 @@
  * `append` only queues. One flush runs at a time and commits everything queued (up to `maxBatch` rows) in ONE
  * transaction (append-batch.ts: lock rooms, find retries, assign seqs, insert), then settles each caller; the
  * next flush starts after it, one event-loop turn later so that every append which arrived meanwhile joins it.
- * Where the batch runs: PostgreSQL and in-memory SQLite on this thread's connection; a SQLite file on the writer
- * thread (sqlite-writer.ts), so the commit's fsync never stalls the event loop.
+ * Where the batch runs (batch-writers.ts): a SQLite file on the writer thread, so the commit's fsync never
+ * stalls the event loop; in-memory SQLite on this thread; PostgreSQL in one round trip (natter_append).
  * A database failure rejects the whole batch with UNAVAILABLE (temporary) after rollback: nothing is acked that
  * was not committed. A row the database refuses (integrity or data error) is retried alone so it cannot fail
  * its batch-mates.
  */
-import type { Metrics } from '../../core/metrics.js';
 import { ChatError } from '../../core/errors.js';
 import type { AppendInput, AppendResult } from '../../core/ports.js';
 import { asRoomId, type Message, type RoomId } from '../../core/types.js';
 import { checkAppendInput, readLimit, seqBound, storeClosed } from '../shared/store-rules.js';
-import { toMessage, writeBatch, type Outcome } from './append-batch.js';
-import { postgresStatements, sqliteStatements } from './sql-append-statements.js';
+import { toMessage, type Outcome } from './append-batch.js';
+import { batchWriter, type BatchWriter, type BatchWriterOptions } from './batch-writers.js';
 import type { SqlDatabase, SqlStoreLog } from './sql-connection.js';
 import { guard, isRowError, loggableError, toStoreError } from './sql-errors.js';
-import { SqliteWriterThread } from './sqlite-writer-thread.js';
 
-export interface SqlMessageStoreOptions {
+export interface SqlMessageStoreOptions extends BatchWriterOptions {
   /** Most appends committed by one transaction. Default 500. */
   maxBatch?: number;
-  /** A SQLite file: commit on the writer thread (default true). */
-  writerThread?: boolean;
-  /** Times each batch's transaction when it runs on the writer thread. */
-  metrics?: Metrics;
-}
-
-/** Runs one batch in its own transaction and commits it. */
-interface BatchWriter {
-  write(inputs: AppendInput[]): Promise<Outcome[]>;
-  close(): Promise<void>;
 }
 
 interface PendingAppend {
@@ -166,16 +154,4 @@ export class SqlMessageStore {
       else pending.resolve({ message: { ...outcome.result.message }, duplicate: outcome.result.duplicate });
     });
   }
-}
-
-function batchWriter(database: SqlDatabase, options: SqlMessageStoreOptions): BatchWriter {
-  const { native } = database;
-  if (native.dialect === 'sqlite' && !native.db.memory && options.writerThread !== false) {
-    return new SqliteWriterThread(native.db.name, options.metrics);
-  }
-  const sqlite = native.dialect === 'sqlite' ? sqliteStatements(native.db) : undefined;
-  return {
-    write: (inputs) => database.writeTransaction((trx) => writeBatch(sqlite ?? postgresStatements(trx), inputs)),
-    close: async () => undefined,
-  };
 }

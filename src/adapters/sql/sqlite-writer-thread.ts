@@ -2,11 +2,10 @@
  * The main thread's side of the SQLite writer thread (sqlite-writer.ts): `write` sends a batch and resolves with
  * its outcomes once the worker has committed it, or rejects with the driver error (its code kept, so the message
  * store classifies it as for an in-thread transaction). A worker that dies fails its batch; the next `write`
- * starts a new one. The worker holds the process open only while a batch is in flight.
+ * starts a new one. The worker holds the process open only while a batch is in flight (or it is closing).
  */
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import type { Metrics } from '../../core/metrics.js';
 import type { AppendInput } from '../../core/ports.js';
 import type { Outcome } from './append-batch.js';
 import { fromWireFailure, fromWireOutcome, type WriterReply, type WriterRequest } from './sqlite-writer-protocol.js';
@@ -28,25 +27,21 @@ interface Pending {
 
 export class SqliteWriterThread {
   readonly #filename: string;
-  readonly #metrics: Metrics | undefined;
   #worker: Worker | undefined;
   readonly #pending = new Map<number, Pending>();
   #nextId = 0;
 
-  constructor(filename: string, metrics?: Metrics) {
+  /** Starts the worker at once, so that the first append does not wait for it to load. */
+  constructor(filename: string) {
     this.#filename = filename;
-    this.#metrics = metrics;
+    this.#worker = this.#spawn();
   }
 
   write(inputs: AppendInput[]): Promise<Outcome[]> {
     const worker = (this.#worker ??= this.#spawn());
     const id = ++this.#nextId;
-    const done = this.#metrics?.startTimer('dbQuery', { kind: 'transaction' });
     return new Promise<Outcome[]>((resolve, reject) => {
-      this.#pending.set(id, {
-        resolve: (outcomes) => (done?.({ outcome: 'ok' }), resolve(outcomes)),
-        reject: (error) => (done?.({ outcome: 'error' }), reject(error)),
-      });
+      this.#pending.set(id, { resolve, reject });
       worker.ref();
       worker.postMessage({ kind: 'append', id, inputs } satisfies WriterRequest);
     });
@@ -58,6 +53,7 @@ export class SqliteWriterThread {
     if (!worker) return;
     this.#worker = undefined;
     const exited = once(worker, 'exit');
+    worker.ref(); // an idle worker is unref'd; waiting for its exit must keep the process alive
     worker.postMessage({ kind: 'close' } satisfies WriterRequest);
     await exited;
   }
@@ -81,6 +77,7 @@ export class SqliteWriterThread {
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`the SQLite writer thread exited (code ${code})`)));
+    worker.unref();
     return worker;
   }
 }

@@ -24,13 +24,13 @@ port.on('message', (request: WriterRequest) => {
     port.close();
     return;
   }
-  void append(request.id, request.inputs).then((reply) => port.postMessage(reply));
+  port.postMessage(append(request.id, request.inputs));
 });
 
-async function append(id: number, inputs: Parameters<typeof writeBatch>[1]): Promise<WriterReply> {
+function append(id: number, inputs: Parameters<typeof writeBatch>[1]): WriterReply {
   try {
     begin.run();
-    const outcomes = await writeBatch(statements, inputs);
+    const outcomes = writeBatch(statements, inputs);
     commit.run();
     return { id, outcomes: outcomes.map(toWireOutcome) };
   } catch (error) {
