@@ -25,23 +25,29 @@ interface Pending {
   reject(error: unknown): void;
 }
 
+/** One worker and the batches it was given. */
+interface Writer {
+  worker: Worker;
+  pending: Map<number, Pending>;
+  exited: Promise<void>;
+}
+
 export class SqliteWriterThread {
   readonly #filename: string;
-  #worker: Worker | undefined;
-  readonly #pending = new Map<number, Pending>();
+  #writer: Writer | undefined;
   #nextId = 0;
 
   /** Starts the worker at once, so that the first append does not wait for it to load. */
   constructor(filename: string) {
     this.#filename = filename;
-    this.#worker = this.#spawn();
+    this.#writer = this.#spawn();
   }
 
   write(inputs: AppendInput[]): Promise<Outcome[]> {
-    const worker = (this.#worker ??= this.#spawn());
+    const { worker, pending } = (this.#writer ??= this.#spawn());
     const id = ++this.#nextId;
     return new Promise<Outcome[]>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
+      pending.set(id, { resolve, reject });
       worker.ref();
       worker.postMessage({ kind: 'append', id, inputs } satisfies WriterRequest);
     });
@@ -49,35 +55,48 @@ export class SqliteWriterThread {
 
   /** Closes the worker's connection and waits for the thread to end. */
   async close(): Promise<void> {
-    const worker = this.#worker;
-    if (!worker) return;
-    this.#worker = undefined;
-    const exited = once(worker, 'exit');
-    worker.ref(); // an idle worker is unref'd; waiting for its exit must keep the process alive
-    worker.postMessage({ kind: 'close' } satisfies WriterRequest);
-    await exited;
+    const writer = this.#writer;
+    if (!writer) return;
+    this.#writer = undefined;
+    writer.worker.ref(); // an idle worker is unref'd; waiting for its exit must keep the process alive
+    writer.worker.postMessage({ kind: 'close' } satisfies WriterRequest);
+    await writer.exited;
   }
 
-  #spawn(): Worker {
+  #spawn(): Writer {
     const worker = spawnWorker({ filename: this.#filename });
+    const pending = new Map<number, Pending>();
+    const writer: Writer = { worker, pending, exited: new Promise((resolve) => worker.once('exit', () => resolve())) };
     worker.on('message', (reply: WriterReply) => {
-      const pending = this.#pending.get(reply.id);
-      if (!pending) return;
-      this.#pending.delete(reply.id);
-      if (this.#pending.size === 0) worker.unref();
-      if ('failure' in reply) pending.reject(fromWireFailure(reply.failure));
-      else pending.resolve(reply.outcomes.map(fromWireOutcome));
+      const batch = pending.get(reply.id);
+      if (!batch) return;
+      pending.delete(reply.id);
+      if (pending.size === 0) worker.unref();
+      if ('failure' in reply) batch.reject(fromWireFailure(reply.failure));
+      else batch.resolve(reply.outcomes.map(fromWireOutcome));
     });
-    // Failing to open the file, or a crash: every batch in flight fails (nothing of it was acked); the next
-    // write starts a fresh worker.
-    const fail = (error: unknown) => {
-      if (this.#worker === worker) this.#worker = undefined;
-      for (const pending of this.#pending.values()) pending.reject(error);
-      this.#pending.clear();
+    // Failing to open the file, or a crash: every batch in flight on this worker fails (nothing of it was acked);
+    // the next write starts a fresh worker.
+    const fail = (error: Error) => {
+      if (this.#writer === writer) this.#writer = undefined;
+      for (const batch of pending.values()) batch.reject(error);
+      pending.clear();
     };
-    worker.on('error', fail);
+    // An error thrown in the worker arrives as a plain copy of it: keep its name, message and driver code.
+    worker.on('error', (thrown: unknown) => {
+      const copy = (typeof thrown === 'object' && thrown !== null ? thrown : {}) as { name?: unknown; message?: unknown; code?: unknown };
+      fail(
+        thrown instanceof Error
+          ? thrown
+          : fromWireFailure({
+              name: typeof copy.name === 'string' ? copy.name : 'Error',
+              message: typeof copy.message === 'string' ? copy.message : 'the SQLite writer thread failed',
+              ...(typeof copy.code === 'string' && { code: copy.code }),
+            }),
+      );
+    });
     worker.on('exit', (code) => fail(new Error(`the SQLite writer thread exited (code ${code})`)));
     worker.unref();
-    return worker;
+    return writer;
   }
 }

@@ -1,0 +1,78 @@
+/**
+ * The SQLite writer thread (src/adapters/sql/sqlite-writer-thread.ts): what the store contract cannot show — a
+ * worker that cannot open its file fails its batch with the driver's error (so the store answers UNAVAILABLE, not
+ * a hang), the thread is replaced on the next write, and the same batch committed on the event loop and on the
+ * thread gives the same answers.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openSqlStore } from '../../src/adapters/sql/sql-database.js';
+import { SqliteWriterThread } from '../../src/adapters/sql/sqlite-writer-thread.js';
+import { asMessageId, asRoomId, asUserId } from '../../src/core/types.js';
+import type { AppendInput } from '../../src/core/ports.js';
+import { givenRoom, givenUser, messageFor } from './store-fixtures.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'natter-writer-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const input = (n: number): AppendInput => ({
+  id: asMessageId(`m${n}`),
+  roomId: asRoomId('nowhere'),
+  senderId: asUserId('u'),
+  senderName: 'u',
+  type: 'text',
+  body: 'hi',
+  clientMsgId: `c${n}`,
+  createdAt: 0,
+});
+
+describe('SqliteWriterThread', () => {
+  it('fails a batch it cannot commit with the driver error, and starts a fresh worker for the next one', async () => {
+    const notADatabase = join(dir, 'not-a-database');
+    writeFileSync(notADatabase, 'this is not an SQLite file, and it is long enough to have a header: '.repeat(20));
+    const thread = new SqliteWriterThread(notADatabase);
+    try {
+      const first = await thread.write([input(1)]).then(() => 'committed', (err: Error & { code?: string }) => err);
+      expect(first).toBeInstanceOf(Error);
+      expect((first as Error & { code?: string }).code).toBe('SQLITE_NOTADB');
+      const second = await thread.write([input(2)]).then(() => 'committed', (err: Error & { code?: string }) => err.code);
+      expect(second).toBe('SQLITE_NOTADB');
+    } finally {
+      await thread.close();
+    }
+  });
+
+  it('answers a batch on the thread exactly as on the event loop (seqs, retries, unknown rooms)', async () => {
+    const answers = [];
+    for (const writerThread of [true, false]) {
+      const store = await openSqlStore({ url: `sqlite:${join(dir, `same-${writerThread}.db`)}`, appends: { writerThread } });
+      try {
+        const user = await givenUser(store);
+        const room = await givenRoom(store, user);
+        const batch = [
+          messageFor(room, user, { clientMsgId: 'a' }),
+          messageFor(room, user, { clientMsgId: 'b' }),
+          messageFor(room, user, { clientMsgId: 'a' }),
+          { ...messageFor(room, user, { clientMsgId: 'c' }), roomId: asRoomId('missing') },
+          messageFor(room, user, { clientMsgId: null }),
+        ];
+        const settled = await Promise.allSettled(batch.map((m) => store.append(m)));
+        answers.push(
+          settled.map((s) => (s.status === 'fulfilled' ? { seq: s.value.message.seq, duplicate: s.value.duplicate } : { error: (s.reason as { code: string }).code })),
+        );
+      } finally {
+        await store.close();
+      }
+    }
+    expect(answers[0]).toEqual([
+      { seq: 1, duplicate: false },
+      { seq: 2, duplicate: false },
+      { seq: 1, duplicate: true },
+      { error: 'ROOM_NOT_FOUND' },
+      { seq: 3, duplicate: false },
+    ]);
+    expect(answers[1]).toEqual(answers[0]);
+  });
+});
