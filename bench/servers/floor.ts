@@ -1,8 +1,9 @@
 /**
  * The raw floor (docs/benchmarking.md W0): a `ws` relay with no logic. A client names its room in the query string
  * (`/?room=R`); every text frame it sends is parsed once, serialized once, and written to every member of that room
- * (the sender too, as natter does). `--coalesce` corks each socket for the rest of the event-loop turn, the same
- * write-coalescing policy as natter's connection `write`.
+ * (the sender too, as natter does): serialized once to UTF-8 bytes, as natter encodes a shared push once.
+ * `--coalesce` corks each socket for the rest of the event-loop turn and uncorks them all with one setImmediate,
+ * the same write-coalescing policy as natter's connection `write` (src/transport/ws/connection.ts).
  *
  *   tsx bench/servers/floor.ts [--coalesce] [--port 0]     prints "floor listening <port>"
  */
@@ -13,21 +14,27 @@ import { WebSocketServer, type WebSocket } from 'ws';
 const { values } = parseArgs({ options: { coalesce: { type: 'boolean', default: false }, port: { type: 'string', default: '0' } } });
 const coalesce = values.coalesce;
 const rooms = new Map<string, Set<WebSocket>>();
-const corked = new WeakSet<Socket>();
+const corked = new Set<Socket>();
+let uncorkScheduled = false;
+const uncorkAll = () => {
+  uncorkScheduled = false;
+  for (const socket of corked) socket.uncork();
+  corked.clear();
+};
 
-const write = (ws: WebSocket, text: string): void => {
+const write = (ws: WebSocket, bytes: Buffer): void => {
   if (coalesce) {
     const socket = (ws as unknown as { _socket?: Socket })._socket;
     if (socket && !corked.has(socket)) {
       corked.add(socket);
       socket.cork();
-      setImmediate(() => {
-        corked.delete(socket);
-        socket.uncork();
-      });
+      if (!uncorkScheduled) {
+        uncorkScheduled = true;
+        setImmediate(uncorkAll);
+      }
     }
   }
-  ws.send(text);
+  ws.send(bytes, { binary: false });
 };
 
 const wss = new WebSocketServer({ host: '127.0.0.1', port: Number(values.port), perMessageDeflate: false, maxPayload: 64 * 1024 });
@@ -38,8 +45,8 @@ wss.on('connection', (ws, req) => {
   members.add(ws);
   ws.on('message', (data) => {
     const frame = JSON.parse(data.toString()) as { body: string };
-    const text = JSON.stringify({ type: 'message', room, body: frame.body });
-    for (const member of members) if (member.readyState === member.OPEN) write(member, text);
+    const bytes = Buffer.from(JSON.stringify({ type: 'message', room, body: frame.body }));
+    for (const member of members) if (member.readyState === member.OPEN) write(member, bytes);
   });
   ws.on('close', () => members.delete(ws));
   ws.on('error', () => undefined);

@@ -17,13 +17,34 @@ import { CLOSE_CODES, ERROR_CODES, type ErrorCode } from '../../protocol/errors.
 import type { Command, Push, ServerFrame } from '../../protocol/frames.js';
 import { dispatch } from './dispatch.js';
 
-/** Pushes shared by many sessions are encoded once. */
-const encoded = new WeakMap<object, string>();
-const encodeShared = (frame: Push): string => {
-  let text = encoded.get(frame);
-  if (text === undefined) encoded.set(frame, (text = encodeFrame(frame)));
-  return text;
+/** Pushes shared by many sessions are encoded once, to the UTF-8 bytes every socket is sent. */
+const encoded = new WeakMap<object, Buffer>();
+const encodeShared = (frame: Push): Buffer => {
+  let bytes = encoded.get(frame);
+  if (bytes === undefined) encoded.set(frame, (bytes = Buffer.from(encodeFrame(frame))));
+  return bytes;
 };
+
+/**
+ * Write coalescing for every connection: a socket written to during an event-loop turn is corked until the turn
+ * ends, then all of them are uncorked by one setImmediate (not one timer per socket).
+ */
+const corked = new Set<Socket>();
+let uncorkScheduled = false;
+const uncorkAll = () => {
+  uncorkScheduled = false;
+  for (const socket of corked) socket.uncork();
+  corked.clear();
+};
+function corkForThisTurn(socket: Socket): void {
+  if (corked.has(socket)) return;
+  corked.add(socket);
+  socket.cork();
+  if (!uncorkScheduled) {
+    uncorkScheduled = true;
+    setImmediate(uncorkAll);
+  }
+}
 
 /** While replaying history, wait for the socket to drain once this much is queued. */
 const DRAIN_ABOVE = 256 * 1024;
@@ -60,7 +81,6 @@ export class Connection implements SessionPort {
   /** Liveness: last time anything (a frame or a pong) arrived, and when the outstanding ping was sent. */
   lastSeen = Date.now();
   pingSentAt = 0;
-  private corked = false;
   private claimed = false;
   private expiryTimers: NodeJS.Timeout[] = [];
   private violations = 0;
@@ -99,24 +119,15 @@ export class Connection implements SessionPort {
    * Write coalescing: everything written to this socket during one event-loop turn (an ack and the pushes that
    * follow it, a page of history) leaves in one writev when the turn ends.
    */
-  private write(text: string): void {
+  private write(data: string | Buffer): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount > SLOW_CONSUMER_BYTES) {
       this.slowConsumer();
       return;
     }
-    if (!this.corked) {
-      const socket = (this.ws as unknown as { _socket?: Socket })._socket;
-      if (socket) {
-        this.corked = true;
-        socket.cork();
-        setImmediate(() => {
-          this.corked = false;
-          socket.uncork();
-        });
-      }
-    }
-    this.ws.send(text);
+    const socket = (this.ws as unknown as { _socket?: Socket })._socket;
+    if (socket) corkForThisTurn(socket);
+    this.ws.send(data, { binary: false });
   }
 
   async drained(): Promise<void> {
