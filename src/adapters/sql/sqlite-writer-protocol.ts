@@ -6,8 +6,11 @@ import type { Outcome } from './append-batch.js';
 
 export type WriterRequest = { kind: 'append'; id: number; inputs: AppendInput[] } | { kind: 'close' };
 
-/** A ChatError travels as its code and message. */
-export type WireOutcome = AppendResult | { code: ErrorCode; message: string };
+/**
+ * A fresh message travels back as its seq alone (the main thread has the rest: it sent the input); a duplicate as
+ * the stored message; a ChatError as its code and message.
+ */
+export type WireOutcome = number | AppendResult | { code: ErrorCode; message: string };
 
 /** What the transaction failed with: enough of the driver error (its `code`) for sql-errors.ts to classify it. */
 export interface WireFailure {
@@ -18,11 +21,15 @@ export interface WireFailure {
 
 export type WriterReply = { id: number; outcomes: WireOutcome[] } | { id: number; failure: WireFailure };
 
-export const toWireOutcome = (outcome: Outcome): WireOutcome =>
-  'error' in outcome ? { code: outcome.error.code, message: outcome.error.message } : outcome.result;
+export const toWireOutcome = (outcome: Outcome): WireOutcome => {
+  if ('error' in outcome) return { code: outcome.error.code, message: outcome.error.message };
+  return outcome.result.duplicate ? outcome.result : outcome.result.message.seq;
+};
 
-export const fromWireOutcome = (wire: WireOutcome): Outcome =>
-  'code' in wire ? { error: new ChatError(wire.code, wire.message) } : { result: wire };
+export const fromWireOutcome = (wire: WireOutcome, input: AppendInput): Outcome => {
+  if (typeof wire === 'number') return { result: { message: { ...input, seq: wire }, duplicate: false } };
+  return 'code' in wire ? { error: new ChatError(wire.code, wire.message) } : { result: wire };
+};
 
 export function toWireFailure(error: unknown): WireFailure {
   if (!(error instanceof Error)) return { name: 'NonError', message: String(error) };

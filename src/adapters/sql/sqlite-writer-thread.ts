@@ -21,6 +21,7 @@ const spawnWorker = (workerData: object): Worker =>
     : new Worker(new URL('./sqlite-writer.js', import.meta.url), { workerData });
 
 interface Pending {
+  inputs: AppendInput[];
   resolve(outcomes: Outcome[]): void;
   reject(error: unknown): void;
 }
@@ -47,7 +48,7 @@ export class SqliteWriterThread {
     const { worker, pending } = (this.#writer ??= this.#spawn());
     const id = ++this.#nextId;
     return new Promise<Outcome[]>((resolve, reject) => {
-      pending.set(id, { resolve, reject });
+      pending.set(id, { inputs, resolve, reject });
       worker.ref();
       worker.postMessage({ kind: 'append', id, inputs } satisfies WriterRequest);
     });
@@ -73,7 +74,7 @@ export class SqliteWriterThread {
       pending.delete(reply.id);
       if (pending.size === 0) worker.unref();
       if ('failure' in reply) batch.reject(fromWireFailure(reply.failure));
-      else batch.resolve(reply.outcomes.map(fromWireOutcome));
+      else batch.resolve(reply.outcomes.map((wire, i) => fromWireOutcome(wire, batch.inputs[i]!)));
     });
     // Failing to open the file, or a crash: every batch in flight on this worker fails (nothing of it was acked);
     // the next write starts a fresh worker.
