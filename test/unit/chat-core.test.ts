@@ -254,4 +254,33 @@ describe('chat core', () => {
     const priv = await t.rooms.create(t.owner, 'Secret', 'private');
     await expect(t.chat.join(a.id, priv.id)).rejects.toMatchObject({ code: 'ROOM_NOT_FOUND' });
   });
+
+  it('re-checks a stale subscription once for all its concurrent sends, and ends it when the check refuses', async () => {
+    const t = setup();
+    const room = await t.rooms.create(t.owner, 'Checked', 'private');
+    const a = t.session('ana');
+    await t.rooms.addMember(t.owner, room.id, 'ana');
+    (await t.chat.join(a.id, room.id)).start();
+    let checks = 0;
+    const getRoom = t.store.getRoom.bind(t.store);
+    t.store.getRoom = (id) => (checks++, getRoom(id));
+
+    await Promise.all([1, 2, 3].map((i) => t.chat.send(a.id, room.id, `fresh ${i}`, `f${i}`)));
+    expect(checks).toBe(0); // the join has just checked
+
+    t.advance(5_001);
+    await Promise.all([1, 2, 3, 4, 5].map((i) => t.chat.send(a.id, room.id, `stale ${i}`, `s${i}`)));
+    expect(checks).toBe(1);
+
+    t.advance(3_999); // the next check is due 4–5 s after the last one
+    await t.chat.send(a.id, room.id, 'within', 'w1');
+    expect(checks).toBe(1);
+
+    await t.store.removeMember(room.id, asUserId('u-ana'));
+    t.advance(1_002);
+    const refused = await Promise.allSettled([1, 2].map((i) => t.chat.send(a.id, room.id, `gone ${i}`, `g${i}`)));
+    expect(refused.map((r) => r.status === 'rejected' && (r.reason as ChatError).code)).toEqual(['ROOM_NOT_FOUND', 'ROOM_NOT_FOUND']);
+    expect(checks).toBe(2);
+    await expect(t.chat.send(a.id, room.id, 'after', 'x1')).rejects.toMatchObject({ code: 'NOT_JOINED' });
+  });
 });

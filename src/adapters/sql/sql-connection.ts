@@ -9,7 +9,7 @@ import type { LogEvent } from 'kysely';
 import type { Metrics } from '../../core/metrics.js';
 import type { Database } from './schema.js';
 import { loggableError } from './sql-errors.js';
-import { openSqlite } from './sqlite-open.js';
+import { openSqlite, rollbackQuietly } from './sqlite-open.js';
 
 export type DatabaseTarget =
   | { dialect: 'sqlite'; /** a path, or ':memory:' */ filename: string }
@@ -94,15 +94,6 @@ function connectSqlite(filename: string, metrics?: Metrics): SqlDatabase {
       }),
     destroy: () => db.destroy(),
   };
-}
-
-/** Rolls back what is still open; a failing rollback must not hide the error that caused it. */
-function rollbackQuietly(raw: SqliteDatabase.Database): void {
-  try {
-    if (raw.inTransaction) raw.exec('rollback');
-  } catch {
-    // The connection is unusable anyway; the caller reports the first error.
-  }
 }
 
 const INT8_OID = 20;

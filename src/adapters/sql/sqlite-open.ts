@@ -27,3 +27,12 @@ export function openSqlite(filename: string): SqliteDatabase.Database {
   }
   return raw;
 }
+
+/** Rolls back what is still open; a failing rollback must not hide the error that caused it. */
+export function rollbackQuietly(raw: SqliteDatabase.Database): void {
+  try {
+    if (raw.inTransaction) raw.exec('rollback');
+  } catch {
+    // The connection is unusable anyway; the caller reports the first error.
+  }
+}

@@ -4,7 +4,6 @@
  * store classifies it as for an in-thread transaction). A worker that dies fails its batch; the next `write`
  * starts a new one. The worker holds the process open only while a batch is in flight (or it is closing).
  */
-import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { AppendInput } from '../../core/ports.js';
 import type { Outcome } from './append-batch.js';
@@ -12,7 +11,7 @@ import { fromWireFailure, fromWireOutcome, type WriterReply, type WriterRequest 
 
 /**
  * From dist/ the worker is plain JavaScript. From src/ (tsx, vitest) it is TypeScript: a worker does not inherit
- * the parent's loader, so a two-line bootstrap registers tsx's (a devDependency) and then imports it.
+ * the parent's loader, so a one-line bootstrap registers tsx's (a devDependency) and then imports it.
  */
 const fromSource = import.meta.url.endsWith('.ts');
 const spawnWorker = (workerData: object): Worker =>
@@ -76,7 +75,8 @@ export class SqliteWriterThread {
       if ('failure' in reply) batch.reject(fromWireFailure(reply.failure));
       else batch.resolve(reply.outcomes.map((wire, i) => fromWireOutcome(wire, batch.inputs[i]!)));
     });
-    // Failing to open the file, or a crash: every batch in flight on this worker fails (nothing of it was acked);
+    // Failing to open the file, or a crash: every batch in flight on this worker fails, so nothing of it is acked
+    // (if its commit happened before the crash, a retry with the same client_msg_id answers the stored message);
     // the next write starts a fresh worker.
     const fail = (error: Error) => {
       if (this.#writer === writer) this.#writer = undefined;

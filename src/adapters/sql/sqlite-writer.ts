@@ -7,7 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { writeBatch } from './append-batch.js';
 import { sqliteStatements } from './sql-append-statements.js';
-import { openSqlite } from './sqlite-open.js';
+import { openSqlite, rollbackQuietly } from './sqlite-open.js';
 import { toWireFailure, toWireOutcome, type WriterReply, type WriterRequest } from './sqlite-writer-protocol.js';
 
 const port = parentPort;
@@ -34,11 +34,7 @@ function append(id: number, inputs: Parameters<typeof writeBatch>[1]): WriterRep
     commit.run();
     return { id, outcomes: outcomes.map(toWireOutcome) };
   } catch (error) {
-    try {
-      if (db.inTransaction) db.exec('rollback');
-    } catch {
-      // The connection is unusable anyway; the caller reports the first error.
-    }
+    rollbackQuietly(db);
     return { id, failure: toWireFailure(error) };
   }
 }
