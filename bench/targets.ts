@@ -63,7 +63,6 @@ const OPEN_LIMITS: Record<string, string> = {
   LOGIN_FAILURES: '1000000',
   ACCESS_TOKEN_TTL_SECONDS: '86400',
   HISTORY_ON_JOIN: '0',
-  ...Object.fromEntries(['SQLITE_WRITER_THREAD'].flatMap((k) => (process.env[k] ? [[k, process.env[k]!]] : []))),
 };
 
 export function pin(pid: number, cpu: string): boolean {
@@ -213,6 +212,8 @@ export async function startTarget(name: TargetName, opts: TargetOptions): Promis
   // natter
   const dataDir = mkdtempSync(join(tmpdir(), 'natter-bench-'));
   const env: Record<string, string> = { ...OPEN_LIMITS, DATA_DIR: dataDir, JWT_SECRET, LOG_LEVEL: 'info', DATABASE_URL: `sqlite:${join(dataDir, 'bench.db')}` };
+  // A/B of the SQLite writer thread: SQLITE_WRITER_THREAD=false npm run bench -- … (docs/benchmarks.md).
+  if (process.env.SQLITE_WRITER_THREAD) env.SQLITE_WRITER_THREAD = process.env.SQLITE_WRITER_THREAD;
   let db: { url: string; drop: () => Promise<void> } | undefined;
   const prefix = `natter-bench:${randomBytes(3).toString('hex')}:`;
   if (name !== 'natter') {

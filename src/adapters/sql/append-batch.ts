@@ -19,8 +19,8 @@ import type { AppendStatements } from './sql-append-statements.js';
 export type Outcome = { result: AppendResult } | { error: ChatError };
 
 export function writeBatch(statements: AppendStatements, inputs: AppendInput[]): Outcome[] {
-  const locked = statements.lockRooms([...new Set(inputs.map((input) => input.roomId))]);
-  const lastSeq = new Map(locked.map((room) => [room.id, room.last_seq]));
+  const rooms = statements.readLastSeqs([...new Set(inputs.map((input) => input.roomId))]);
+  const lastSeq = new Map(rooms.map((room) => [room.id, room.last_seq]));
   const keyed = inputs.flatMap(({ roomId, senderId, clientMsgId }) =>
     clientMsgId !== null && lastSeq.has(roomId) ? [{ roomId, senderId, clientMsgId }] : [],
   );

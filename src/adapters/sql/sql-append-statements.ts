@@ -20,7 +20,7 @@ export type RoomSeq = { id: string; last_seq: number };
 /** The statements of one batch, each run inside that batch's transaction (the caller holds the write lock). */
 export interface AppendStatements {
   /** The rooms' last_seq. */
-  lockRooms(roomIds: string[]): RoomSeq[];
+  readLastSeqs(roomIds: string[]): RoomSeq[];
   /** The stored messages matching any of the idempotency keys. */
   findStored(keys: StoredKey[]): Array<Selectable<MessagesTable>>;
   insertMessages(messages: Message[]): void;
@@ -36,7 +36,7 @@ export function sqliteStatements(db: SqliteDatabase.Database): AppendStatements 
   let prepared: ReturnType<typeof prepare> | undefined;
   const statements = () => (prepared ??= prepare(db));
   return {
-    lockRooms: (roomIds) =>
+    readLastSeqs: (roomIds) =>
       roomIds.flatMap((id) => {
         const row = statements().room.get(id);
         return row ? [row] : [];
