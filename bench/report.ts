@@ -4,6 +4,7 @@ const COLORS: Record<string, string> = {
   'floor-coalesced': '#2b2b2b',
   socketio: '#d62728',
   natter: '#1f77b4',
+  'natter-pg': '#17becf',
   'natter-rpg': '#2ca02c',
   'natter-rpg-2': '#9467bd',
 };

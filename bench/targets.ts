@@ -4,6 +4,7 @@
  *   floor-coalesced  the same, writes coalesced per socket per turn  (bench/servers/floor.ts --coalesce)
  *   socketio         Socket.IO 4 + @socket.io/redis-adapter, JWT at the handshake (bench/servers/socketio.ts)
  *   natter           natter on the embedded defaults (SQLite file, in-process broker)
+ *   natter-pg        natter on PostgreSQL with the in-process broker (the core issue's single node, no Redis)
  *   natter-rpg       natter with Redis + PostgreSQL
  *   natter-rpg-2     two natter instances on Redis + PostgreSQL: senders on the first, receivers on the second (W5)
  */
@@ -19,7 +20,7 @@ import { createClient } from 'redis';
 import { startNatterProcess, type NatterProcess } from '../test/support/process.js';
 import type { Proto } from './types.js';
 
-export const TARGETS = ['floor', 'floor-coalesced', 'socketio', 'natter', 'natter-rpg', 'natter-rpg-2'] as const;
+export const TARGETS = ['floor', 'floor-coalesced', 'socketio', 'natter', 'natter-pg', 'natter-rpg', 'natter-rpg-2'] as const;
 export type TargetName = (typeof TARGETS)[number];
 
 export interface TargetOptions {
@@ -43,6 +44,8 @@ export interface RunningTarget {
   createRooms(n: number): Promise<string[]>;
   /** Target-specific figures after a measurement (W5: Redis subscribers per room channel). */
   extra?(rooms: string[]): Promise<Record<string, unknown>>;
+  /** natter: its group-commit counters so far, summed over its instances (from /metrics). */
+  commitCounters?(): Promise<{ persisted: number; commits: number; seconds: number }>;
   stop(): Promise<void>;
 }
 
@@ -163,7 +166,7 @@ async function dropRedisPrefix(redisUrl: string, prefix: string): Promise<void> 
 /** Is a service reachable? (Targets that need Redis or PostgreSQL are skipped with a warning when not.) */
 export async function available(opts: TargetOptions, name: TargetName): Promise<string | null> {
   const needsRedis = name === 'socketio' || name.startsWith('natter-rpg');
-  const needsPg = name.startsWith('natter-rpg');
+  const needsPg = name.startsWith('natter-rpg') || name === 'natter-pg';
   if (needsRedis) {
     try {
       const r = createClient({ url: opts.redisUrl, socket: { connectTimeout: 1000, reconnectStrategy: false } });
@@ -216,16 +219,17 @@ export async function startTarget(name: TargetName, opts: TargetOptions): Promis
   if (process.env.SQLITE_WRITER_THREAD) env.SQLITE_WRITER_THREAD = process.env.SQLITE_WRITER_THREAD;
   let db: { url: string; drop: () => Promise<void> } | undefined;
   const prefix = `natter-bench:${randomBytes(3).toString('hex')}:`;
+  const redis = name.startsWith('natter-rpg');
   if (name !== 'natter') {
     db = await createPgDatabase(opts.pgAdminUrl);
-    Object.assign(env, { DATABASE_URL: db.url, REDIS_URL: opts.redisUrl, REDIS_PREFIX: prefix });
+    Object.assign(env, { DATABASE_URL: db.url }, redis && { REDIS_URL: opts.redisUrl, REDIS_PREFIX: prefix });
   }
   const instances: NatterProcess[] = [];
   const stop = async () => {
     await Promise.all(instances.map((i) => stopChild(i.child)));
     if (process.env.BENCH_SERVER_LOG) appendFileSync(process.env.BENCH_SERVER_LOG, instances.flatMap((i) => i.output).join('\n') + '\n');
     await db?.drop().catch(() => undefined);
-    if (name !== 'natter') await dropRedisPrefix(opts.redisUrl, prefix).catch(() => undefined);
+    if (redis) await dropRedisPrefix(opts.redisUrl, prefix).catch(() => undefined);
     rmSync(dataDir, { recursive: true, force: true });
   };
   try {
@@ -241,6 +245,15 @@ export async function startTarget(name: TargetName, opts: TargetOptions): Promis
       name, proto: 'natter', pids: instances.map((i) => i.child.pid!), senderUrl: instances[0]!.wsUrl, receiverUrl: instances.at(-1)!.wsUrl,
       tokens: users.map((u) => u.access_token as string),
       createRooms: (count) => pool(count, 8, async () => (await post(base, '/api/rooms', { name: `bench-${tag}-${n++}`, visibility: 'public' }, owner)).id as string),
+      commitCounters: async () => {
+        const texts = await Promise.all(instances.map(async (i) => (await fetch(`${i.baseUrl}/metrics`)).text()));
+        const total = (re: RegExp) => texts.reduce((n, text) => n + [...text.matchAll(re)].reduce((m, x) => m + Number(x[1]), 0), 0);
+        return {
+          persisted: total(/^natter_messages_persisted_total\{[^}]*\} (\S+)$/gm),
+          commits: total(/^natter_db_query_seconds_count\{kind="transaction"[^}]*\} (\S+)$/gm),
+          seconds: total(/^natter_db_query_seconds_sum\{kind="transaction"[^}]*\} (\S+)$/gm),
+        };
+      },
       async extra(rooms) {
         if (name !== 'natter-rpg-2') return {};
         const redis = createClient({ url: opts.redisUrl });

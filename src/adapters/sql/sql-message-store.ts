@@ -120,33 +120,63 @@ export class SqlMessageStore {
     await this.#writer.close();
   }
 
+  /**
+   * Batches go to the writer one at a time, in queue order. The first waits one event-loop turn so that every
+   * append of that turn joins it; each next one is sent as soon as the one before it committed (everything queued
+   * meanwhile) and before that one's callers are settled, so the next commit's I/O overlaps their acks and fan-out.
+   * After a failed batch the next waits until the failure is handled (its rows retried alone, in order).
+   */
   async #flushLoop(): Promise<void> {
     try {
-      while (this.#queue.length > 0) {
-        await nextTurn();
-        await this.#flush(this.#queue.splice(0, this.#maxBatch));
+      await nextTurn();
+      let batch = this.#queue.splice(0, this.#maxBatch);
+      let written = this.#write(batch);
+      while (batch.length > 0) {
+        const outcome = await written;
+        let next: PendingAppend[] = [];
+        if ('outcomes' in outcome) {
+          next = this.#queue.splice(0, this.#maxBatch);
+          if (next.length > 0) written = this.#write(next);
+          this.#settle(batch, outcome.outcomes);
+        } else {
+          await this.#failed(batch, outcome.error);
+          next = this.#queue.splice(0, this.#maxBatch);
+          if (next.length > 0) written = this.#write(next);
+        }
+        batch = next;
       }
     } finally {
       this.#flushing = undefined;
     }
   }
 
+  #write(batch: PendingAppend[]): Promise<{ outcomes: Outcome[] } | { error: unknown }> {
+    return this.#writer.write(batch.map((pending) => pending.input)).then(
+      (outcomes) => ({ outcomes }),
+      (error: unknown) => ({ error }),
+    );
+  }
+
   /** Commits one batch and settles its callers. Never rejects. */
   async #flush(batch: PendingAppend[]): Promise<void> {
-    let outcomes: Outcome[];
-    try {
-      outcomes = await this.#writer.write(batch.map((pending) => pending.input));
-    } catch (error) {
-      if (batch.length > 1 && isRowError(error)) {
-        this.#log.warn({ err: loggableError(error), batchSize: batch.length }, 'The database refused a batch; appending one by one');
-        for (const pending of batch) await this.#flush([pending]);
-        return;
-      }
-      this.#log.error({ err: loggableError(error), batchSize: batch.length }, 'Message append failed; nothing was committed');
-      const failure = toStoreError(error);
-      for (const pending of batch) pending.reject(failure);
+    const outcome = await this.#write(batch);
+    if ('outcomes' in outcome) this.#settle(batch, outcome.outcomes);
+    else await this.#failed(batch, outcome.error);
+  }
+
+  /** A batch the database refused: a row error is retried row by row so it cannot fail its batch-mates. */
+  async #failed(batch: PendingAppend[], error: unknown): Promise<void> {
+    if (batch.length > 1 && isRowError(error)) {
+      this.#log.warn({ err: loggableError(error), batchSize: batch.length }, 'The database refused a batch; appending one by one');
+      for (const pending of batch) await this.#flush([pending]);
       return;
     }
+    this.#log.error({ err: loggableError(error), batchSize: batch.length }, 'Message append failed; nothing was committed');
+    const failure = toStoreError(error);
+    for (const pending of batch) pending.reject(failure);
+  }
+
+  #settle(batch: PendingAppend[], outcomes: Outcome[]): void {
     batch.forEach((pending, i) => {
       const outcome = outcomes[i];
       if (!outcome) pending.reject(new ChatError('INTERNAL', 'The append produced no outcome.'));
