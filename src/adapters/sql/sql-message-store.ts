@@ -1,9 +1,9 @@
 /**
  * Messages in SQL, appended with group commit.
  *
- * `append` only queues. One flush runs at a time and commits everything queued (up to `maxBatch` rows) in ONE
- * transaction (append-batch.ts: lock rooms, find retries, assign seqs, insert), then settles each caller; the
- * next flush starts after it, one event-loop turn later so that every append which arrived meanwhile joins it.
+ * `append` only queues. One batch is written at a time and commits everything queued (up to `maxBatch` rows) in
+ * ONE transaction (append-batch.ts: lock rooms, find retries, assign seqs, insert), then settles each caller; the
+ * next batch (everything that arrived meanwhile) is sent as soon as that commit is reported (see #flushLoop).
  * Where the batch runs (batch-writers.ts): a SQLite file on the writer thread, so the commit's fsync never
  * stalls the event loop; in-memory SQLite on this thread; PostgreSQL in one round trip (natter_append).
  * A database failure rejects the whole batch with UNAVAILABLE (temporary) after rollback: nothing is acked that
