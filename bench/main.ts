@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createClient } from 'redis';
 import { renderReport } from './report.js';
-import { cpuSeconds, cpuTimes, machine, median, percentiles, round, rssBytes, type Percentiles } from './stats.js';
+import { calibrate, cpuSeconds, cpuTimes, machine, median, percentiles, round, rssBytes, type Percentiles } from './stats.js';
 import { available, pin, startTarget, TARGETS, type RunningTarget, type TargetName, type TargetOptions } from './targets.js';
 import type { ConnSpec, LoaderCommand, LoaderReply, LoaderStats } from './types.js';
 
@@ -607,9 +607,10 @@ async function main(w: Exclude<Workload, 'persist' | 'hop'>): Promise<void> {
   cfg.loaders = a.loaders ? Number(str('loaders')) : Math.max(2, Math.ceil(conns / 15_000));
   const runsN = Number(str('runs'));
   const started = new Date();
-  const info = { workload: w, description: WORKLOADS[w], started: started.toISOString(), machine: machine(), uptime_before: uptime(), pinned: opts.pin && hasTaskset(), config: { ...cfg, targets, seconds: SECONDS, warmup: WARMUP, runs: runsN, slo_ms: SLO } };
-  log(`natter bench ${w}: ${WORKLOADS[w]}\n  targets ${targets.join(', ')}; ${JSON.stringify(cfg)}; ${runsN} run(s) of ${SECONDS} s; load: ${info.uptime_before}`);
   if (opts.pin) pin(process.pid, '1');
+  const speed = calibrate(str('out'));
+  const info = { workload: w, description: WORKLOADS[w], started: started.toISOString(), machine: { ...machine(), ...speed }, uptime_before: uptime(), pinned: opts.pin && hasTaskset(), config: { ...cfg, targets, seconds: SECONDS, warmup: WARMUP, runs: runsN, slo_ms: SLO } };
+  log(`natter bench ${w}: ${WORKLOADS[w]}\n  targets ${targets.join(', ')}; ${JSON.stringify(cfg)}; ${runsN} run(s) of ${SECONDS} s; load: ${info.uptime_before}; speed: ${JSON.stringify(speed)}`);
   const usable: TargetName[] = [];
   const skipped: Record<string, string> = {};
   for (const t of targets) {

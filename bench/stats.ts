@@ -1,5 +1,6 @@
 /** Percentiles, medians, process CPU and memory from /proc, and the machine's description. */
-import { readFileSync } from 'node:fs';
+import { closeSync, fdatasyncSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 
 export const QUANTILES = [0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 0.9999, 1] as const;
@@ -75,6 +76,34 @@ export function machine(): Record<string, unknown> {
     /* not Linux */
   }
   return { nproc: cpus().length, cpu_model: model, node: process.version, platform: `${process.platform} ${process.arch}`, loadavg: loadavg().map((l) => Math.round(l * 100) / 100) };
+}
+
+/**
+ * How fast this machine is right now, to set figures taken at different hours side by side (these shared VMs
+ * drift): a fixed integer loop (ms, on the caller's core) and the median of 200 4-KiB write+fdatasync in `dir`.
+ */
+export function calibrate(dir: string): { cpu_loop_ms: number; fdatasync_4k_p50_ms: number } {
+  let t = performance.now();
+  let x = 0;
+  for (let i = 0; i < 1e8; i++) x = (x + i) | 0;
+  const loop = performance.now() - t + (x === 0.5 ? 1 : 0);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `.calibrate-${process.pid}`);
+  const fd = openSync(file, 'w');
+  const page = Buffer.alloc(4096, 1);
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < 200; i++) {
+      t = performance.now();
+      writeSync(fd, page, 0, page.length, (i % 16) * 4096);
+      fdatasyncSync(fd);
+      times.push(performance.now() - t);
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(file, { force: true });
+  }
+  return { cpu_loop_ms: round(loop, 1), fdatasync_4k_p50_ms: round(median(times), 3) };
 }
 
 export const round = (n: number, digits = 2) => (Number.isFinite(n) ? Math.round(n * 10 ** digits) / 10 ** digits : n);
