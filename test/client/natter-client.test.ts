@@ -5,7 +5,8 @@ import type { NatterClient, StateChange } from '../../client/natter-client.js';
 import type { WireMessage } from '../../src/protocol/frames.js';
 import { PASSWORD, uniqueName } from '../support/server.js';
 import { range } from '../support/ws-client.js';
-import { makeClient, RestartableServer, TcpProxy, until } from './support.js';
+import { startTcpProxy } from '../support/tcp-proxy.js';
+import { makeClient, RestartableServer, until } from './support.js';
 
 const server = new RestartableServer();
 let api: NatterApi;
@@ -148,21 +149,20 @@ describe('NatterClient', () => {
   it('times out commands, retries a send whose ack was lost, and never stores it twice', async () => {
     const ana = await user();
     const room = (await api.createRoom(ana.token, uniqueName('lost-ack'))).id;
-    const proxy = new TcpProxy(() => server.port);
-    await proxy.start();
+    const proxy = await startTcpProxy(() => server.port);
     try {
       const a = track(makeClient(`ws://127.0.0.1:${proxy.port}/ws`, ana.token, { commandTimeoutMs: 1_000 }));
       a.client.connect();
       await a.client.join(room);
       await until(() => a.seqsOf(room).length === 1, 5_000, 'system message');
-      proxy.blackholeDownstream = true; // the server commits and acks; the ack never arrives
+      proxy.dropDownstream(true); // the server commits and acks; the ack never arrives
       const acks: Array<{ duplicate: boolean }> = [];
       a.client.on('ack', (_p, r) => acks.push(r));
       await expect(a.client.request('ping', {}, 200)).rejects.toMatchObject({ code: 'TIMEOUT', temporary: true });
       const sent = a.client.send(room, 'exactly once', { clientMsgId: 'once-1' });
       await until(() => a.client.pending(room)[0]!.attempts >= 2, 10_000, 'a retry on the silent socket');
-      proxy.blackholeDownstream = false;
-      proxy.cutAll(); // and now the connection breaks too
+      proxy.dropDownstream(false);
+      proxy.cut(); // and now the connection breaks too
       const ack = await sent;
       expect(ack).toMatchObject({ seq: 2, duplicate: true });
       await until(() => a.seqsOf(room).includes(2), 5_000, 'the message push');
@@ -178,8 +178,7 @@ describe('NatterClient', () => {
   it('detects a silent connection with keep-alive pings and resumes without loss', async () => {
     const [ana, ben] = [await user(), await user()];
     const room = (await api.createRoom(ana.token, uniqueName('silent'))).id;
-    const proxy = new TcpProxy(() => server.port);
-    await proxy.start();
+    const proxy = await startTcpProxy(() => server.port);
     try {
       const a = track(makeClient(`ws://127.0.0.1:${proxy.port}/ws`, ana.token, { keepAliveMs: 200, commandTimeoutMs: 300 }));
       const b = track(makeClient(server.wsUrl, ben.token));
@@ -187,10 +186,10 @@ describe('NatterClient', () => {
       b.client.connect();
       await a.client.join(room);
       await b.client.join(room);
-      proxy.blackholeDownstream = true; // the TCP connection stays up, but nothing reaches ana any more
+      proxy.dropDownstream(true); // the TCP connection stays up, but nothing reaches ana any more
       await b.client.send(room, 'into the void');
       await until(() => a.client.state === 'reconnecting', 5_000, 'the keep-alive to notice');
-      proxy.blackholeDownstream = false;
+      proxy.dropDownstream(false);
       await b.client.send(room, 'after the silence');
       await until(() => a.seqsOf(room).length === 3, 10_000, 'resume');
       expect(a.seqsOf(room)).toEqual([1, 2, 3]);

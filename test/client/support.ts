@@ -1,6 +1,5 @@
-/** Helpers for the SDK tests: a natter on a fixed port and file database (restartable), socket killing, a TCP proxy. */
+/** Helpers for the SDK tests: a natter on a fixed port and file database (restartable), socket killing. The TCP proxy is ../support/tcp-proxy.ts. */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -61,49 +60,6 @@ export class RestartableServer {
   async dispose(): Promise<void> {
     await this.stop();
     rmSync(this.dataDir, { recursive: true, force: true });
-  }
-}
-
-/** A TCP proxy in front of natter; `blackholeDownstream` swallows what the server sends (e.g. an ack). */
-export class TcpProxy {
-  private server: Server | null = null;
-  private readonly pairs = new Set<[Socket, Socket]>();
-  blackholeDownstream = false;
-  port = 0;
-
-  constructor(private readonly targetPort: () => number) {}
-
-  async start(): Promise<void> {
-    this.server = createServer((client) => {
-      const upstream = connect(this.targetPort(), '127.0.0.1');
-      const pair: [Socket, Socket] = [client, upstream];
-      this.pairs.add(pair);
-      client.on('data', (d) => upstream.write(d));
-      upstream.on('data', (d) => {
-        if (!this.blackholeDownstream) client.write(d);
-      });
-      const end = () => {
-        client.destroy();
-        upstream.destroy();
-        this.pairs.delete(pair);
-      };
-      client.on('close', end).on('error', end);
-      upstream.on('close', end).on('error', end);
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as { port: number }).port;
-  }
-
-  cutAll(): void {
-    for (const [a, b] of this.pairs) {
-      a.destroy();
-      b.destroy();
-    }
-  }
-
-  async close(): Promise<void> {
-    this.cutAll();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 }
 

@@ -1,4 +1,7 @@
-/** A TCP proxy for fault tests: forwards to a target, and can go silent (sockets open, nothing passes) or cut. */
+/**
+ * A TCP proxy for fault tests: forwards to a target, and can go silent (sockets open, nothing passes), drop only
+ * what the server sends, or cut.
+ */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
 export interface TcpProxy {
@@ -7,13 +10,17 @@ export interface TcpProxy {
   silence(): void;
   /** Forward again (for connections made from now on; silenced ones stay dead, as after a real network stall). */
   resume(): void;
+  /** While on, what the target sends is dropped on every connection (the client's frames still arrive). */
+  dropDownstream(on: boolean): void;
   /** Destroy every connection (an abrupt cut). */
   cut(): void;
   close(): Promise<void>;
 }
 
-export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
+/** `target`: a port, or a function read at each new connection (a server restarted on another port). */
+export async function startTcpProxy(target: number | (() => number), targetHost = '127.0.0.1'): Promise<TcpProxy> {
   let silent = false;
+  let dropping = false;
   const pairs = new Set<[Socket, Socket | undefined]>();
   const server: Server = createServer((client) => {
     client.on('error', () => undefined);
@@ -23,16 +30,16 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
       client.on('close', () => pairs.delete(pair));
       return; // accepted, never answered
     }
-    const upstream = connect(targetPort, targetHost);
+    const upstream = connect(typeof target === 'number' ? target : target(), targetHost);
     upstream.on('error', () => client.destroy());
     const pair: [Socket, Socket | undefined] = [client, upstream];
     pairs.add(pair);
-    const forward = (from: Socket, to: Socket) =>
+    const forward = (from: Socket, to: Socket, downstream: boolean) =>
       from.on('data', (chunk) => {
-        if (!silent && !(from as Socket & { stalled?: boolean }).stalled) to.write(chunk);
+        if (!silent && !(from as Socket & { stalled?: boolean }).stalled && !(downstream && dropping)) to.write(chunk);
       });
-    forward(client, upstream);
-    forward(upstream, client);
+    forward(client, upstream, false);
+    forward(upstream, client, true);
     const end = () => {
       client.destroy();
       upstream.destroy();
@@ -61,6 +68,9 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     },
     resume() {
       silent = false;
+    },
+    dropDownstream(on) {
+      dropping = on;
     },
     cut,
     async close() {
