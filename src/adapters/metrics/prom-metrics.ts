@@ -56,7 +56,7 @@ export class PromMetrics implements Metrics {
   }
 
   count(name: CounterName, labels?: Labels, by = 1): void {
-    if (!(by >= 0) || !Number.isFinite(by)) throw new RangeError(`counter ${name}: cannot add ${by}`);
+    if (!Number.isFinite(by) || by < 0) throw new RangeError(`counter ${name}: cannot add ${by}`);
     const series = this.counts.get(name)!;
     let key = '';
     if (labels) for (const label in labels) key += `${label}\u0000${labels[label]}\u0000`;

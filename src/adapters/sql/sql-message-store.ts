@@ -133,16 +133,10 @@ export class SqlMessageStore {
       let written = this.#write(batch);
       while (batch.length > 0) {
         const outcome = await written;
-        let next: PendingAppend[] = [];
-        if ('outcomes' in outcome) {
-          next = this.#queue.splice(0, this.#maxBatch);
-          if (next.length > 0) written = this.#write(next);
-          this.#settle(batch, outcome.outcomes);
-        } else {
-          await this.#failed(batch, outcome.error);
-          next = this.#queue.splice(0, this.#maxBatch);
-          if (next.length > 0) written = this.#write(next);
-        }
+        if ('error' in outcome) await this.#failed(batch, outcome.error);
+        const next = this.#queue.splice(0, this.#maxBatch);
+        if (next.length > 0) written = this.#write(next);
+        if ('outcomes' in outcome) this.#settle(batch, outcome.outcomes);
         batch = next;
       }
     } finally {
