@@ -31,9 +31,11 @@ import { PromMetrics } from './adapters/metrics/prom-metrics.js';
 import { instrumentBroker } from './adapters/metrics/instrumented-broker.js';
 import { createLogger } from './logger.js';
 import { jwtSecret } from './jwt-secret.js';
-
 export { createLogger } from './logger.js';
 export { jwtSecret } from './jwt-secret.js';
+
+/** How long `close()` lets running HTTP requests finish before it cuts their connections. */
+const HTTP_CLOSE_GRACE_MS = 2_000;
 
 export interface Natter {
   app: FastifyInstance;
@@ -163,7 +165,14 @@ export async function createNatter(config: Config, overrides: NatterOverrides = 
   const close = () =>
     (closing ??= (async () => {
       lifecycle.draining = true;
-      await app.close();
+      // HTTP requests still running get HTTP_CLOSE_GRACE_MS to finish; then their keep-alive connections are cut,
+      // so a client that keeps one open (a refresh answered after close began) cannot hold the shutdown.
+      const cut = setTimeout(() => app.server.closeAllConnections(), HTTP_CLOSE_GRACE_MS);
+      try {
+        await app.close();
+      } finally {
+        clearTimeout(cut);
+      }
       await settle(chat, 5_000, log);
       maintenance.stop();
       await closeFanOut();
