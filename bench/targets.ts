@@ -219,17 +219,17 @@ export async function startTarget(name: TargetName, opts: TargetOptions): Promis
   if (process.env.SQLITE_WRITER_THREAD) env.SQLITE_WRITER_THREAD = process.env.SQLITE_WRITER_THREAD;
   let db: { url: string; drop: () => Promise<void> } | undefined;
   const prefix = `natter-bench:${randomBytes(3).toString('hex')}:`;
-  const redis = name.startsWith('natter-rpg');
+  const withRedis = name.startsWith('natter-rpg');
   if (name !== 'natter') {
     db = await createPgDatabase(opts.pgAdminUrl);
-    Object.assign(env, { DATABASE_URL: db.url }, redis && { REDIS_URL: opts.redisUrl, REDIS_PREFIX: prefix });
+    Object.assign(env, { DATABASE_URL: db.url }, withRedis && { REDIS_URL: opts.redisUrl, REDIS_PREFIX: prefix });
   }
   const instances: NatterProcess[] = [];
   const stop = async () => {
     await Promise.all(instances.map((i) => stopChild(i.child)));
     if (process.env.BENCH_SERVER_LOG) appendFileSync(process.env.BENCH_SERVER_LOG, instances.flatMap((i) => i.output).join('\n') + '\n');
     await db?.drop().catch(() => undefined);
-    if (redis) await dropRedisPrefix(opts.redisUrl, prefix).catch(() => undefined);
+    if (withRedis) await dropRedisPrefix(opts.redisUrl, prefix).catch(() => undefined);
     rmSync(dataDir, { recursive: true, force: true });
   };
   try {

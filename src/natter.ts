@@ -31,6 +31,7 @@ import { PromMetrics } from './adapters/metrics/prom-metrics.js';
 import { instrumentBroker } from './adapters/metrics/instrumented-broker.js';
 import { createLogger } from './logger.js';
 import { jwtSecret } from './jwt-secret.js';
+
 export { createLogger } from './logger.js';
 export { jwtSecret } from './jwt-secret.js';
 
