@@ -10,7 +10,10 @@ export interface TcpProxy {
   silence(): void;
   /** Forward again (for connections made from now on; silenced ones stay dead, as after a real network stall). */
   resume(): void;
-  /** While on, what the target sends is dropped on every connection (the client's frames still arrive). */
+  /**
+   * On: the connections open now drop what the target sends (the client's frames still arrive), as a link that
+   * went one-way silent; connections made later forward normally. Off: they forward again.
+   */
   dropDownstream(on: boolean): void;
   /** Destroy every connection (an abrupt cut). */
   cut(): void;
@@ -20,7 +23,6 @@ export interface TcpProxy {
 /** `target`: a port, or a function read at each new connection (a server restarted on another port). */
 export async function startTcpProxy(target: number | (() => number), targetHost = '127.0.0.1'): Promise<TcpProxy> {
   let silent = false;
-  let dropping = false;
   const pairs = new Set<[Socket, Socket | undefined]>();
   const server: Server = createServer((client) => {
     client.on('error', () => undefined);
@@ -34,12 +36,13 @@ export async function startTcpProxy(target: number | (() => number), targetHost 
     upstream.on('error', () => client.destroy());
     const pair: [Socket, Socket | undefined] = [client, upstream];
     pairs.add(pair);
-    const forward = (from: Socket, to: Socket, downstream: boolean) =>
+    const forward = (from: Socket, to: Socket) =>
       from.on('data', (chunk) => {
-        if (!silent && !(from as Socket & { stalled?: boolean }).stalled && !(downstream && dropping)) to.write(chunk);
+        const marks = from as Socket & { stalled?: boolean; dropping?: boolean };
+        if (!silent && !marks.stalled && !marks.dropping) to.write(chunk);
       });
-    forward(client, upstream, false);
-    forward(upstream, client, true);
+    forward(client, upstream);
+    forward(upstream, client);
     const end = () => {
       client.destroy();
       upstream.destroy();
@@ -70,7 +73,7 @@ export async function startTcpProxy(target: number | (() => number), targetHost 
       silent = false;
     },
     dropDownstream(on) {
-      dropping = on;
+      for (const [, upstream] of pairs) if (upstream) (upstream as Socket & { dropping?: boolean }).dropping = on;
     },
     cut,
     async close() {
