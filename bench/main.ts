@@ -148,6 +148,12 @@ interface PhaseResult {
   server_cpu_system_share: number;
   /** natter: messages per group commit and the commits' mean wall time over the phase (from its /metrics). */
   commits?: { count: number; msgs_per_commit: number; mean_ms: number };
+  /**
+   * natter's own view of the phase (its /metrics): ack latency from the frame's arrival to the ack (p50/p99 as the
+   * upper bound of the histogram bucket they fall in), and the event loop's delay (p99, max) — a client-side ack
+   * latency far above the server-side one waited before natter read the frame.
+   */
+  server?: { ack_p50_le_ms: number; ack_p99_le_ms: number; commit_p99_le_ms: number; loop_delay_p99_ms: number; loop_delay_max_ms: number };
   loader_cpu_s: number;
   timeline: Array<[number, number]>;
 }
@@ -291,7 +297,7 @@ async function phase(name: string, t: RunningTarget, loaders: Loader[], mode: { 
   const cpu0 = t.pids.map(cpuSeconds);
   const sys0 = t.pids.map((pid) => cpuTimes(pid).system);
   const lcpu0 = loaders.map((l) => cpuSeconds(l.child.pid!));
-  const commits0 = await t.commitCounters?.();
+  const counters0 = await t.serverCounters?.();
   for (const l of loaders) l.received = l.sent = 0;
   const t0 = performance.now();
   const timeline: Array<[number, number]> = [];
@@ -340,7 +346,7 @@ async function phase(name: string, t: RunningTarget, loaders: Loader[], mode: { 
   const latencies = collected.flatMap((c) => Array.from(c.latencies));
   const acks = collected.flatMap((c) => Array.from(c.acks));
   const received = sum('received');
-  const commits1 = await t.commitCounters?.();
+  const counters1 = await t.serverCounters?.();
   const result: PhaseResult = {
     phase: name,
     offered_msgs_per_s: 'rate' in mode ? Math.round(mode.rate) : null,
@@ -363,16 +369,32 @@ async function phase(name: string, t: RunningTarget, loaders: Loader[], mode: { 
     loader_cpu_s: round(loaderCpu),
     timeline,
   };
-  if (commits0 && commits1) {
-    const count = commits1.commits - commits0.commits;
+  if (counters0 && counters1) {
+    const count = counters1.commits - counters0.commits;
     result.commits = {
       count,
-      msgs_per_commit: round((commits1.persisted - commits0.persisted) / Math.max(1, count)),
-      mean_ms: round(((commits1.seconds - commits0.seconds) * 1000) / Math.max(1, count)),
+      msgs_per_commit: round((counters1.persisted - counters0.persisted) / Math.max(1, count)),
+      mean_ms: round(((counters1.seconds - counters0.seconds) * 1000) / Math.max(1, count)),
+    };
+    result.server = {
+      ack_p50_le_ms: bucketQuantile(counters0.ackBuckets, counters1.ackBuckets, 0.5),
+      ack_p99_le_ms: bucketQuantile(counters0.ackBuckets, counters1.ackBuckets, 0.99),
+      commit_p99_le_ms: bucketQuantile(counters0.commitBuckets, counters1.commitBuckets, 0.99),
+      loop_delay_p99_ms: round(counters1.loopDelayP99 * 1000),
+      loop_delay_max_ms: round(counters1.loopDelayMax * 1000),
     };
   }
-  log(`  ${t.name} ${name}: ${result.deliveries_per_s.toLocaleString()} deliveries/s, p50 ${result.latency_ms.p50} ms, p99 ${result.latency_ms.p99} ms${result.ack_ms ? `, ack p99 ${result.ack_ms.p99} ms` : ''}, ${result.server_cpu_us_per_delivery} µs CPU/delivery${result.commits ? `, ${result.commits.msgs_per_commit} msgs/commit of ${result.commits.mean_ms} ms` : ''}, lost ${result.lost}, dup ${result.duplicated}`);
+  log(`  ${t.name} ${name}: ${result.deliveries_per_s.toLocaleString()} deliveries/s, p50 ${result.latency_ms.p50} ms, p99 ${result.latency_ms.p99} ms${result.ack_ms ? `, ack p99 ${result.ack_ms.p99} ms` : ''}, ${result.server_cpu_us_per_delivery} µs CPU/delivery${result.commits ? `, ${result.commits.msgs_per_commit} msgs/commit of ${result.commits.mean_ms} ms` : ''}${result.server ? `, server ack p50/p99 ≤ ${result.server.ack_p50_le_ms}/${result.server.ack_p99_le_ms} ms, commit p99 ≤ ${result.server.commit_p99_le_ms} ms, loop delay p99 ${result.server.loop_delay_p99_ms} max ${result.server.loop_delay_max_ms} ms` : ''}, lost ${result.lost}, dup ${result.duplicated}`);
   return result;
+}
+
+/** The upper bound (ms) of the histogram bucket holding quantile q of the observations between two scrapes. */
+function bucketQuantile(before: Array<[number, number]>, after: Array<[number, number]>, q: number): number {
+  const base = new Map(before);
+  const counts = after.map(([le, n]): [number, number] => [le, n - (base.get(le) ?? 0)]);
+  const total = counts.at(-1)?.[1] ?? 0;
+  const bucket = counts.find(([, n]) => n >= q * total);
+  return bucket && total > 0 ? round(bucket[0] * 1000) : NaN;
 }
 
 /** Closed-loop capacity, then open loop at fractions of it. Returns phases and the headline figures. */

@@ -45,7 +45,7 @@ export interface RunningTarget {
   /** Target-specific figures after a measurement (W5: Redis subscribers per room channel). */
   extra?(rooms: string[]): Promise<Record<string, unknown>>;
   /** natter: its group-commit counters so far, summed over its instances (from /metrics). */
-  commitCounters?(): Promise<{ persisted: number; commits: number; seconds: number }>;
+  serverCounters?(): Promise<ServerCounters>;
   stop(): Promise<void>;
 }
 
@@ -67,6 +67,20 @@ const OPEN_LIMITS: Record<string, string> = {
   ACCESS_TOKEN_TTL_SECONDS: '86400',
   HISTORY_ON_JOIN: '0',
 };
+
+/** Cumulative figures from natter's /metrics (summed over its instances), read before and after each phase. */
+export interface ServerCounters {
+  persisted: number;
+  commits: number;
+  /** Wall time of all group commits. */
+  seconds: number;
+  /** natter_ack_latency_seconds: [upper bound in s, cumulative count], ascending, +Inf last. */
+  ackBuckets: Array<[number, number]>;
+  /** natter_db_query_seconds{kind="transaction",outcome="ok"}, the same way. */
+  commitBuckets: Array<[number, number]>;
+  loopDelayP99: number;
+  loopDelayMax: number;
+}
 
 export function pin(pid: number, cpu: string): boolean {
   try {
@@ -245,13 +259,24 @@ export async function startTarget(name: TargetName, opts: TargetOptions): Promis
       name, proto: 'natter', pids: instances.map((i) => i.child.pid!), senderUrl: instances[0]!.wsUrl, receiverUrl: instances.at(-1)!.wsUrl,
       tokens: users.map((u) => u.access_token as string),
       createRooms: (count) => pool(count, 8, async () => (await post(base, '/api/rooms', { name: `bench-${tag}-${n++}`, visibility: 'public' }, owner)).id as string),
-      commitCounters: async () => {
+      serverCounters: async () => {
         const texts = await Promise.all(instances.map(async (i) => (await fetch(`${i.baseUrl}/metrics`)).text()));
         const total = (re: RegExp) => texts.reduce((n, text) => n + [...text.matchAll(re)].reduce((m, x) => m + Number(x[1]), 0), 0);
+        const highest = (re: RegExp) => Math.max(0, ...texts.flatMap((text) => [...text.matchAll(re)].map((x) => Number(x[1]))));
+        const buckets = (re: RegExp): Array<[number, number]> => {
+          const sums = new Map<number, number>();
+          for (const text of texts) for (const [, le, n] of text.matchAll(re)) sums.set(Number(le), (sums.get(Number(le)) ?? 0) + Number(n));
+          return [...sums].sort((x, y) => x[0] - y[0]);
+        };
         return {
           persisted: total(/^natter_messages_persisted_total\{[^}]*\} (\S+)$/gm),
           commits: total(/^natter_db_query_seconds_count\{kind="transaction"[^}]*\} (\S+)$/gm),
           seconds: total(/^natter_db_query_seconds_sum\{kind="transaction"[^}]*\} (\S+)$/gm),
+          ackBuckets: buckets(/^natter_ack_latency_seconds_bucket\{le="([^"]+)"\} (\S+)$/gm),
+          commitBuckets: buckets(/^natter_db_query_seconds_bucket\{(?=[^}]*kind="transaction")(?=[^}]*outcome="ok")[^}]*le="([^"]+)"[^}]*\} (\S+)$/gm),
+          // prom-client resets its event-loop delay histogram at every scrape: these cover the time since the last one.
+          loopDelayP99: highest(/^nodejs_eventloop_lag_p99_seconds (\S+)$/gm),
+          loopDelayMax: highest(/^nodejs_eventloop_lag_max_seconds (\S+)$/gm),
         };
       },
       async extra(rooms) {

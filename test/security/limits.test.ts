@@ -95,6 +95,24 @@ describe('heartbeat (F5)', () => {
       await server.close();
     }
   });
+
+  it('spreads the pings of connections that arrived together over the second half of the interval', async () => {
+    const server = await startServer({ HEARTBEAT_INTERVAL_MS: '2000', HEARTBEAT_TIMEOUT_MS: '10000' });
+    try {
+      const user = await register(server);
+      const t0 = Date.now();
+      const clients = await Promise.all(range(1, 30).map(() => TestClient.connect(server.wsUrl, user.accessToken)));
+      const connectedIn = Date.now() - t0;
+      const pingedAfter = await Promise.all(clients.map((c) => new Promise<number>((resolve) => c.ws.once('ping', () => resolve(Date.now() - t0)))));
+      // Quiet for 1–2 s, seen by sweeps 250 ms apart: 30 uniform draws all in two adjacent sweeps is ~1e-8.
+      expect(Math.min(...pingedAfter)).toBeGreaterThanOrEqual(1_000 - 250);
+      expect(Math.max(...pingedAfter)).toBeLessThanOrEqual(2_000 + 250 + connectedIn + 500);
+      expect(Math.max(...pingedAfter) - Math.min(...pingedAfter)).toBeGreaterThanOrEqual(400);
+      await Promise.all(clients.map((c) => c.close()));
+    } finally {
+      await server.close();
+    }
+  });
 });
 
 describe('slow consumer (F6)', () => {

@@ -10,6 +10,7 @@ import type { Metrics } from '../../core/metrics.js';
 import type { Database } from './schema.js';
 import { loggableError } from './sql-errors.js';
 import { openSqlite, rollbackQuietly } from './sqlite-open.js';
+import { withStatementCache } from './sqlite-statement-cache.js';
 
 export type DatabaseTarget =
   | { dialect: 'sqlite'; /** a path, or ':memory:' */ filename: string }
@@ -74,7 +75,7 @@ function timed(database: SqlDatabase, metrics: Metrics): SqlDatabase {
 
 function connectSqlite(filename: string, metrics?: Metrics): SqlDatabase {
   const raw = openSqlite(filename);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }), log: queryTimer(metrics) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }), log: queryTimer(metrics) });
   return {
     dialect: 'sqlite',
     db,

@@ -17,12 +17,19 @@ import { CLOSE_CODES, ERROR_CODES, type ErrorCode } from '../../protocol/errors.
 import type { Command, Push, ServerFrame } from '../../protocol/frames.js';
 import { dispatch } from './dispatch.js';
 
-/** Pushes shared by many sessions are encoded once, to the UTF-8 bytes every socket is sent. */
-const encoded = new WeakMap<object, Buffer>();
+/**
+ * Pushes shared by many sessions are encoded once, to the UTF-8 bytes every socket is sent: a fan-out pushes one
+ * frame object to each of its sessions in a row, so the last frame's bytes are all there is to remember (no
+ * WeakMap entry per message).
+ */
+let lastFrame: Push | undefined;
+let lastBytes: Buffer = Buffer.alloc(0);
 const encodeShared = (frame: Push): Buffer => {
-  let bytes = encoded.get(frame);
-  if (bytes === undefined) encoded.set(frame, (bytes = Buffer.from(encodeFrame(frame))));
-  return bytes;
+  if (frame !== lastFrame) {
+    lastBytes = Buffer.from(encodeFrame(frame));
+    lastFrame = frame;
+  }
+  return lastBytes;
 };
 
 /**
@@ -81,6 +88,8 @@ export class Connection implements SessionPort {
   /** Liveness: last time anything (a frame or a pong) arrived, and when the outstanding ping was sent. */
   lastSeen = Date.now();
   pingSentAt = 0;
+  /** In [0, 1): where in the second half of the heartbeat interval this connection is pinged (gateway.ts). */
+  readonly heartbeatPhase = Math.random();
   private claimed = false;
   private expiryTimers: NodeJS.Timeout[] = [];
   private violations = 0;

@@ -113,16 +113,19 @@ export function attachWebSocket(app: FastifyInstance, { chat, accessTokens, opti
   };
   app.server.on('upgrade', onUpgrade);
 
-  // Liveness: ping a connection that has been quiet for an interval; drop it if no pong comes within the timeout.
-  const sweepEvery = Math.max(250, Math.min(options.heartbeatIntervalMs, options.heartbeatTimeoutMs) / 4);
+  // Liveness: ping a connection that has been quiet for half to all of the interval (each connection its own
+  // fraction, at random, so thousands that connected together are not all pinged by one sweep: every ping is a
+  // socket write, and a burst of them stalls the event loop); drop it if no pong comes within the timeout.
+  const { heartbeatIntervalMs: interval, heartbeatTimeoutMs: timeout } = options;
+  const sweepEvery = Math.min(1_000, Math.max(250, Math.min(interval, timeout) / 20));
   const sweep = setInterval(() => {
     const now = Date.now();
     for (const c of connections) {
-      if (c.pingSentAt !== 0 && now - c.pingSentAt > options.heartbeatTimeoutMs) {
+      if (c.pingSentAt !== 0 && now - c.pingSentAt > timeout) {
         log.debug({ session: c.id }, 'heartbeat timeout; terminating');
         metrics?.count('wsCloses', { reason: 'HEARTBEAT_TIMEOUT' });
         c.terminate();
-      } else if (c.pingSentAt === 0 && now - c.lastSeen >= options.heartbeatIntervalMs) {
+      } else if (c.pingSentAt === 0 && now - c.lastSeen >= interval * (1 - c.heartbeatPhase / 2)) {
         c.ping();
       }
     }
