@@ -1,45 +1,28 @@
 /**
  * Top functions by self time in a V8 .cpuprofile (from `--node-args "--cpu-prof --cpu-prof-dir=DIR"`), and the
- * same grouped by file — a text flame-graph substitute for reports.
+ * same grouped by file (bench/flamegraph.ts draws the same profile as a flame graph).
  *
  *   npx tsx bench/profile-summary.ts bench-results/prof/CPU.*.cpuprofile [--top 25] [--last S]
  *
  * `--last S` keeps only the samples of the profile's last S seconds (e.g. the final open-loop phase of a run).
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-
-interface Node {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-interface Profile {
-  nodes: Node[];
-  samples: number[];
-  timeDeltas: number[];
-}
+import { frameName, readProfile, selfTimes, shortUrl } from './cpuprofile.js';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' }, last: { type: 'string' } } });
 for (const file of positionals) {
-  const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  const p = readProfile(file);
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
-  const self = new Map<number, number>();
-  // Sample i was taken at the sum of timeDeltas[0..i]; keep those within the last `--last` seconds.
-  const at = p.timeDeltas.reduce<number[]>((acc, d) => (acc.push((acc.at(-1) ?? 0) + d), acc), []);
-  const from = values.last === undefined ? -Infinity : (at.at(-1) ?? 0) - Number(values.last) * 1e6;
-  p.samples.forEach((id, i) => {
-    if ((at[i] ?? 0) >= from) self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0));
-  });
+  const self = selfTimes(p, values.last === undefined ? undefined : Number(values.last));
   const total = [...self.values()].reduce((a, b) => a + b, 0);
   const fn = new Map<string, number>();
   const files = new Map<string, number>();
   for (const [id, us] of self) {
-    const f = byId.get(id)!.callFrame;
-    const where = f.url.replace(/^file:\/\//, '').replace(process.cwd() + '/', '').replace(/.*node_modules\//, 'node_modules/');
-    const key = `${f.functionName || '(anonymous)'}  ${where}${where ? `:${f.lineNumber + 1}` : ''}`;
+    const node = byId.get(id)!;
+    const where = shortUrl(node.callFrame.url);
+    const key = frameName(node);
     fn.set(key, (fn.get(key) ?? 0) + us);
-    const group = where.startsWith('node_modules/') ? where.split('/').slice(0, where.startsWith('node_modules/@') ? 3 : 2).join('/') : where || f.functionName;
+    const group = where.startsWith('node_modules/') ? where.split('/').slice(0, where.startsWith('node_modules/@') ? 3 : 2).join('/') : where || node.callFrame.functionName;
     files.set(group, (files.get(group) ?? 0) + us);
   }
   const show = (m: Map<string, number>) =>
