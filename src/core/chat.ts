@@ -67,8 +67,8 @@ export class ChatService {
   async join(sessionId: SessionId, roomRef: string, since?: number): Promise<Joined> {
     const live = this.live(sessionId);
     const { principal } = live.port;
-    const room = await this.rooms.requireReadable(principal, asRoomId(roomRef));
-    if (room.visibility === 'public' && !(await this.deps.store.isMember(room.id, principal.userId))) {
+    const { room, member } = await this.rooms.readable(principal, asRoomId(roomRef));
+    if (room.visibility === 'public' && !member) {
       await this.deps.store.addMember(room.id, principal.userId, 'member', this.deps.clock.now());
     }
     const previous = live.rooms.get(room.id);

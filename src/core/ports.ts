@@ -109,10 +109,18 @@ export interface RoomSummary extends Room {
   lastSeq: number;
 }
 
+export interface RoomAccess {
+  room: Room;
+  member: boolean;
+  banned: boolean;
+}
+
 export interface RoomStore {
   /** Creates the room and the owner's membership (role owner). Rejects with ROOM_NAME_TAKEN (case-insensitive). */
   createRoom(room: Room): Promise<void>;
   getRoom(id: RoomId): Promise<Room | undefined>;
+  /** The room and the user's standing in it, in one read (authorization checks); undefined when no such room. */
+  roomAccess(roomId: RoomId, userId: UserId): Promise<RoomAccess | undefined>;
   /** Public rooms plus private rooms the user is a member of, ordered by name. */
   listRoomsVisibleTo(userId: UserId): Promise<RoomSummary[]>;
   /** Adds a membership; answers true when it is new, false when the user was already a member. */

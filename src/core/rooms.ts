@@ -1,7 +1,7 @@
 /** Use cases for rooms: create, list, add members, read history. Every message goes through `post`. */
 import { ChatError } from './errors.js';
 import type { CoreDeps } from './deps.js';
-import type { AppendResult, RoomSummary } from './ports.js';
+import type { AppendResult, RoomAccess, RoomSummary } from './ports.js';
 import {
   asMessageId,
   asRoomId,
@@ -118,14 +118,20 @@ export class RoomService {
    * from a public room gets BANNED.
    */
   async requireReadable(user: Principal, roomId: RoomId): Promise<Room> {
-    const room = await this.deps.store.getRoom(roomId);
-    if (!room) throw new ChatError('ROOM_NOT_FOUND', 'no such room');
+    return (await this.readable(user, roomId)).room;
+  }
+
+  /** As requireReadable, with whether the user is a member (one store read for both). */
+  async readable(user: Principal, roomId: RoomId): Promise<RoomAccess> {
+    const access = await this.deps.store.roomAccess(roomId, user.userId);
+    if (!access) throw new ChatError('ROOM_NOT_FOUND', 'no such room');
+    const { room } = access;
     if (room.visibility === 'private') {
-      if (!(await this.deps.store.isMember(room.id, user.userId))) throw new ChatError('ROOM_NOT_FOUND', 'no such room');
-    } else if (room.ownerId !== user.userId && (await this.deps.store.isBanned(room.id, user.userId))) {
+      if (!access.member) throw new ChatError('ROOM_NOT_FOUND', 'no such room');
+    } else if (room.ownerId !== user.userId && access.banned) {
       throw new ChatError('BANNED', 'you are banned from this room');
     }
-    return room;
+    return access;
   }
 
   private publish(message: Message): void {

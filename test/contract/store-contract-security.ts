@@ -1,6 +1,6 @@
 /** Store contract, security: password change, per-user token revocation, removing and banning members. */
 import { describe, expect, it } from 'vitest';
-import { asUserId } from '../../src/core/types.js';
+import { asRoomId, asUserId } from '../../src/core/types.js';
 import type { StoreGetter } from './store-contract.js';
 import { givenRoom, givenUser, refreshTokenFor, T0, unique } from './store-fixtures.js';
 
@@ -60,6 +60,20 @@ export function securityContract(store: StoreGetter): void {
       expect(await store().isBanned(room.id, member.id)).toBe(true);
       expect(await store().isMember(room.id, member.id)).toBe(false);
       expect(await store().isBanned(other.id, member.id)).toBe(false);
+    });
+
+    it('roomAccess answers the room with the user\'s membership and ban in one read, undefined for no room', async () => {
+      const owner = await givenUser(store());
+      const [member, stranger, banned] = [await givenUser(store()), await givenUser(store()), await givenUser(store())];
+      const room = await givenRoom(store(), owner, { visibility: 'private' });
+      await store().addMember(room.id, member.id, 'member', T0);
+      await store().addMember(room.id, banned.id, 'member', T0);
+      await store().banMember(room.id, banned.id, T0);
+      expect(await store().roomAccess(room.id, owner.id)).toEqual({ room, member: true, banned: false });
+      expect(await store().roomAccess(room.id, member.id)).toEqual({ room, member: true, banned: false });
+      expect(await store().roomAccess(room.id, stranger.id)).toEqual({ room, member: false, banned: false });
+      expect(await store().roomAccess(room.id, banned.id)).toEqual({ room, member: false, banned: true });
+      expect(await store().roomAccess(asRoomId(unique('ghost')), owner.id)).toBeUndefined();
     });
   });
 }

@@ -262,8 +262,8 @@ describe('chat core', () => {
     await t.rooms.addMember(t.owner, room.id, 'ana');
     (await t.chat.join(a.id, room.id)).start();
     let checks = 0;
-    const getRoom = t.store.getRoom.bind(t.store);
-    t.store.getRoom = (id) => (checks++, getRoom(id));
+    const roomAccess = t.store.roomAccess.bind(t.store);
+    t.store.roomAccess = (id, user) => (checks++, roomAccess(id, user));
 
     await Promise.all([1, 2, 3].map((i) => t.chat.send(a.id, room.id, `fresh ${i}`, `f${i}`)));
     expect(checks).toBe(0); // the join has just checked

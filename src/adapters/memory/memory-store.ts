@@ -5,7 +5,7 @@
  * restart: use it for one node without persistence, and for tests.
  */
 import { ChatError } from '../../core/errors.js';
-import type { AppendInput, AppendResult, RefreshTokenRecord, RoomSummary, Store } from '../../core/ports.js';
+import type { AppendInput, AppendResult, RefreshTokenRecord, RoomAccess, RoomSummary, Store } from '../../core/ports.js';
 import type { MemberRole, Message, Room, RoomId, User, UserId, UserRecord } from '../../core/types.js';
 import {
   checkAppendInput,
@@ -144,6 +144,13 @@ export class MemoryStore implements Store {
     return this.#run(() => {
       const state = this.#rooms.get(id);
       return state && { ...state.room };
+    });
+  }
+
+  roomAccess(roomId: RoomId, userId: UserId): Promise<RoomAccess | undefined> {
+    return this.#run(() => {
+      const state = this.#rooms.get(roomId);
+      return state && { room: { ...state.room }, member: state.members.has(userId), banned: state.banned.has(userId) };
     });
   }
 

@@ -4,7 +4,7 @@
  */
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { ChatError } from '../../core/errors.js';
-import type { RoomSummary } from '../../core/ports.js';
+import type { RoomAccess, RoomSummary } from '../../core/ports.js';
 import { asRoomId, asUserId, type MemberRole, type Room, type RoomId, type UserId } from '../../core/types.js';
 import { nameKey } from '../shared/store-rules.js';
 import { CONSTRAINTS, type RoomsTable } from './schema.js';
@@ -62,6 +62,22 @@ export class SqlRoomStore {
         .where('id', '=', id)
         .executeTakeFirst();
       return row && toRoom(row);
+    });
+  }
+
+  roomAccess(roomId: RoomId, userId: UserId): Promise<RoomAccess | undefined> {
+    return guard(async () => {
+      const row = await this.#db
+        .selectFrom('rooms')
+        .select(['id', 'name', 'visibility', 'owner_id', 'created_at'])
+        .select((eb) => [
+          eb.exists(eb.selectFrom('room_members').select('user_id').whereRef('room_id', '=', 'rooms.id').where('user_id', '=', userId)).as('member'),
+          eb.exists(eb.selectFrom('room_bans').select('user_id').whereRef('room_id', '=', 'rooms.id').where('user_id', '=', userId)).as('banned'),
+        ])
+        .where('id', '=', roomId)
+        .executeTakeFirst();
+      // exists() is 0/1 on SQLite, a boolean on PostgreSQL.
+      return row && { room: toRoom(row), member: Boolean(row.member), banned: Boolean(row.banned) };
     });
   }
 

@@ -3,7 +3,7 @@
  * database. Build it with `openSqlStore` (sql-database.ts), which connects and migrates first.
  */
 import { sql } from 'kysely';
-import type { AppendInput, AppendResult, RefreshTokenRecord, RoomSummary, Store } from '../../core/ports.js';
+import type { AppendInput, AppendResult, RefreshTokenRecord, RoomAccess, RoomSummary, Store } from '../../core/ports.js';
 import type { MemberRole, Message, Room, RoomId, User, UserId, UserRecord } from '../../core/types.js';
 import { SqlAccountStore } from './sql-account-store.js';
 import type { SqlDatabase, SqlDialectName, SqlStoreLog } from './sql-connection.js';
@@ -63,6 +63,9 @@ export class SqlStore implements Store {
   }
   getRoom(id: RoomId): Promise<Room | undefined> {
     return this.#rooms.getRoom(id);
+  }
+  roomAccess(roomId: RoomId, userId: UserId): Promise<RoomAccess | undefined> {
+    return this.#rooms.roomAccess(roomId, userId);
   }
   listRoomsVisibleTo(userId: UserId): Promise<RoomSummary[]> {
     return this.#rooms.listRoomsVisibleTo(userId);
