@@ -53,7 +53,7 @@ export async function startNginx(upstreamPorts: number[]): Promise<Nginx> {
   const port = await freePort();
   const site = renderTemplate(readFileSync(NGINX_TEMPLATE, 'utf8'), {
     NATTER_LISTEN: `127.0.0.1:${port}`,
-    NATTER_UPSTREAMS: upstreamPorts.map((p) => `server 127.0.0.1:${p} max_fails=1 fail_timeout=5s;`).join(' '),
+    NATTER_UPSTREAMS: upstreamPorts.map((p) => `server 127.0.0.1:${p} max_fails=1 fail_timeout=2s;`).join(' '),
   });
   writeFileSync(join(dir, 'natter.conf'), site);
   writeFileSync(
