@@ -2,7 +2,7 @@
  * Rooms and memberships in SQL. Room names are unique by their lowercased key; a room and its owner's
  * membership are created in one transaction.
  */
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type Selectable } from 'kysely';
 import { ChatError } from '../../core/errors.js';
 import type { RoomAccess, RoomSummary } from '../../core/ports.js';
 import { asRoomId, asUserId, type MemberRole, type Room, type RoomId, type UserId } from '../../core/types.js';
@@ -10,6 +10,16 @@ import { nameKey } from '../shared/store-rules.js';
 import { CONSTRAINTS, type RoomsTable } from './schema.js';
 import type { SqlDatabase } from './sql-connection.js';
 import { guard, isForeignKeyViolation, isUniqueViolation } from './sql-errors.js';
+
+type AccessRow = Pick<Selectable<RoomsTable>, 'id' | 'name' | 'visibility' | 'owner_id' | 'created_at'> & { member: unknown; banned: unknown };
+
+const roomAccessSql = (roomId: string, userId: string) => `select r.id, r.name, r.visibility, r.owner_id, r.created_at,
+  exists (select 1 from room_members m where m.room_id = r.id and m.user_id = ${userId}) as member,
+  exists (select 1 from room_bans b where b.room_id = r.id and b.user_id = ${userId}) as banned
+  from rooms r where r.id = ${roomId}`;
+/** SQLite binds `?` in order (user, user, room); PostgreSQL by number. */
+const ROOM_ACCESS_SQLITE = roomAccessSql('?', '?');
+const ROOM_ACCESS_POSTGRES = roomAccessSql('$1', '$2');
 
 export class SqlRoomStore {
   readonly #database: SqlDatabase;
@@ -65,17 +75,18 @@ export class SqlRoomStore {
     });
   }
 
+  /**
+   * Every re-authorization (a subscription's sends, every 5 s) and every join reads this: one query, compiled once
+   * per dialect — Kysely's builder and compiler cost more than the read itself. It still runs through Kysely's
+   * driver (its connection lock and query timing).
+   */
   roomAccess(roomId: RoomId, userId: UserId): Promise<RoomAccess | undefined> {
     return guard(async () => {
-      const row = await this.#db
-        .selectFrom('rooms')
-        .select(['id', 'name', 'visibility', 'owner_id', 'created_at'])
-        .select((eb) => [
-          eb.exists(eb.selectFrom('room_members').select('user_id').whereRef('room_id', '=', 'rooms.id').where('user_id', '=', userId)).as('member'),
-          eb.exists(eb.selectFrom('room_bans').select('user_id').whereRef('room_id', '=', 'rooms.id').where('user_id', '=', userId)).as('banned'),
-        ])
-        .where('id', '=', roomId)
-        .executeTakeFirst();
+      const sqlite = this.#database.dialect === 'sqlite';
+      const { rows } = await this.#db.executeQuery<AccessRow>(
+        CompiledQuery.raw(sqlite ? ROOM_ACCESS_SQLITE : ROOM_ACCESS_POSTGRES, sqlite ? [userId, userId, roomId] : [roomId, userId]),
+      );
+      const row = rows[0];
       // exists() is 0/1 on SQLite, a boolean on PostgreSQL.
       return row && { room: toRoom(row), member: Boolean(row.member), banned: Boolean(row.banned) };
     });
