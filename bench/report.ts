@@ -137,7 +137,7 @@ export function renderReport(r: any): string {
   const table = (head: string[], rows: unknown[][]) => `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((row) => `<tr>${row.map((c) => `<td>${typeof c === 'string' && c.startsWith('<') ? c : esc(fmt(c))}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
   const checks = r.summary.checks as Array<{ target: string; figure: string; value: number; goal: string; pass: boolean | null }>;
   const badge = (p: boolean | null, goal: string) => (goal.startsWith('info') ? '<span>info</span>' : p === null ? '<span class="na">n/a</span>' : p ? '<span class="ok">met</span>' : '<span class="miss">missed</span>');
-  const phases = runs.flatMap((run) => (run.error ? [[run.target, run.run, 'error', run.error, '', '', '', '', '', '', '', '']] : run.phases.map((p: any) => [run.target, run.run, p.phase, p.offered_msgs_per_s, p.msgs_per_s, p.deliveries_per_s, p.latency_ms.p50, p.latency_ms.p99, p.ack_ms?.p99 ?? null, p.server_cpu_us_per_delivery, `${p.expected}/${p.received}`, `${p.lost}/${p.duplicated}`])));
+  const phases = runs.flatMap((run) => (run.error ? [[run.target, run.run, 'error', run.error, '', '', '', '', '', '', '', '', '', '', '', '']] : run.phases.map((p: any) => [run.target, run.run, p.phase, p.offered_msgs_per_s, p.msgs_per_s, p.deliveries_per_s, p.latency_ms.p50, p.latency_ms.p99, p.ack_ms?.p99 ?? null, p.server_cpu_us_per_delivery, p.server_cpu_util, p.commits ? `${p.commits.msgs_per_commit} / ${p.commits.mean_ms}` : '', p.server ? `≤ ${p.server.ack_p99_le_ms} / ≤ ${p.server.commit_p99_le_ms}` : '', p.server ? `${p.server.loop_delay_p99_ms} / ${p.server.loop_delay_max_ms}` : '', `${p.expected}/${p.received}`, `${p.lost}/${p.duplicated}`])));
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>natter bench ${esc(r.workload)} ${esc(r.started)}</title>
 <style>body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1000px;padding:0 16px;color:#222}table{border-collapse:collapse;margin:8px 0 20px;font-size:12px}td,th{border:1px solid #ddd;padding:3px 7px;text-align:right}th{background:#f6f6f6}td:first-child,th:first-child{text-align:left}.ok{color:#1a7f37;font-weight:600}.miss{color:#cf222e;font-weight:600}.na{color:#888}svg{display:block;margin:10px 0 18px;max-width:100%;height:auto}code{background:#f3f3f3;padding:1px 4px}</style></head><body>
@@ -153,7 +153,8 @@ ${charts.join('\n')}
 <h2>Medians of ${esc(r.config.runs)} run(s)</h2>
 ${table(['target', ...figures], targets.map((t) => [t, ...figures.map((k) => medians[t]?.[k] ?? null)]))}
 <h2>Every phase</h2>
-${table(['target', 'run', 'phase', 'offered msg/s', 'msg/s', 'deliveries/s', 'p50 ms', 'p99 ms', 'ack p99 ms', 'CPU µs/delivery', 'expected/received', 'lost/dup'], phases)}
+${table(['target', 'run', 'phase', 'offered msg/s', 'msg/s', 'deliveries/s', 'p50 ms', 'p99 ms', 'ack p99 ms', 'CPU µs/delivery', 'server CPU busy', 'msgs per commit / mean ms', "natter's ack p99 / commit p99 ms", 'loop delay p99 / max ms', 'expected/received', 'lost/dup'], phases)}
+<p>natter's own figures come from its /metrics before and after each phase: its ack and commit p99 as the upper bound of their histogram bucket, the event loop's delay sampled every 20 ms (20 ms is an idle loop).</p>
 </body></html>
 `;
 }
