@@ -3,7 +3,8 @@
  * collectors built from the core's catalogue, plus prom-client's default process metrics (event-loop lag, memory,
  * CPU, handles, GC) under their standard names.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { LocalHistogram } from './local-histogram.js';
 import { METRICS, type CounterName, type GaugeName, type GaugeSample, type HistogramName, type Labels, type Metrics } from '../../core/metrics.js';
 
 export class PromMetrics implements Metrics {
@@ -14,7 +15,8 @@ export class PromMetrics implements Metrics {
    * counts several times per message.
    */
   private readonly counts = new Map<string, Map<string, { labels: Labels | undefined; value: number }>>();
-  private readonly histograms = new Map<string, Histogram>();
+  /** Histograms count the same way (local-histogram.ts). */
+  private readonly histograms = new Map<string, LocalHistogram>();
   private readonly gauges = new Map<string, Array<() => number | GaugeSample[]>>();
 
   constructor(options: { defaultLabels?: Record<string, string>; processMetrics?: boolean } = {}) {
@@ -36,7 +38,11 @@ export class PromMetrics implements Metrics {
           },
         });
       }
-      else if (spec.kind === 'histogram') this.histograms.set(key, new Histogram({ ...base, buckets: [...(spec.buckets ?? [])] }));
+      else if (spec.kind === 'histogram') {
+        const histogram = new LocalHistogram(spec.name, spec.help, spec.buckets ?? [], spec.labels.length > 0);
+        this.registry.registerMetric(histogram as never);
+        this.histograms.set(key, histogram);
+      }
       else {
         const readers: Array<() => number | GaugeSample[]> = [];
         this.gauges.set(key, readers);
@@ -66,9 +72,7 @@ export class PromMetrics implements Metrics {
   }
 
   observe(name: HistogramName, seconds: number, labels?: Labels): void {
-    const histogram = this.histograms.get(name)!;
-    if (labels) histogram.observe({ ...labels }, seconds);
-    else histogram.observe(seconds);
+    this.histograms.get(name)!.observe(seconds, labels);
   }
 
   startTimer(name: HistogramName, labels?: Labels): (labels?: Labels) => void {
