@@ -149,9 +149,9 @@ interface PhaseResult {
   /** natter: messages per group commit and the commits' mean wall time over the phase (from its /metrics). */
   commits?: { count: number; msgs_per_commit: number; mean_ms: number };
   /**
-   * natter's own view of the phase (its /metrics): ack latency from the frame's arrival to the ack (p50/p99 as the
-   * upper bound of the histogram bucket they fall in), and the event loop's delay (p99, max) — a client-side ack
-   * latency far above the server-side one waited before natter read the frame.
+   * natter's own view of the phase (its /metrics): ack latency from the frame's arrival to the ack and the commits'
+   * p99 (as the upper bound of the histogram bucket they fall in), and the event loop's delay (p99, max) — a
+   * client-side ack latency far above the server-side one waited before natter read the frame.
    */
   server?: { ack_p50_le_ms: number; ack_p99_le_ms: number; commit_p99_le_ms: number; loop_delay_p99_ms: number; loop_delay_max_ms: number };
   loader_cpu_s: number;

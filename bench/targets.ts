@@ -44,7 +44,7 @@ export interface RunningTarget {
   createRooms(n: number): Promise<string[]>;
   /** Target-specific figures after a measurement (W5: Redis subscribers per room channel). */
   extra?(rooms: string[]): Promise<Record<string, unknown>>;
-  /** natter: its group-commit counters so far, summed over its instances (from /metrics). */
+  /** natter: its commit counters, ack and commit histograms and event-loop delay so far (from /metrics). */
   serverCounters?(): Promise<ServerCounters>;
   stop(): Promise<void>;
 }
@@ -272,7 +272,7 @@ export async function startTarget(name: TargetName, opts: TargetOptions): Promis
           persisted: total(/^natter_messages_persisted_total\{[^}]*\} (\S+)$/gm),
           commits: total(/^natter_db_query_seconds_count\{kind="transaction"[^}]*\} (\S+)$/gm),
           seconds: total(/^natter_db_query_seconds_sum\{kind="transaction"[^}]*\} (\S+)$/gm),
-          ackBuckets: buckets(/^natter_ack_latency_seconds_bucket\{le="([^"]+)"\} (\S+)$/gm),
+          ackBuckets: buckets(/^natter_ack_latency_seconds_bucket\{[^}]*le="([^"]+)"[^}]*\} (\S+)$/gm),
           commitBuckets: buckets(/^natter_db_query_seconds_bucket\{(?=[^}]*kind="transaction")(?=[^}]*outcome="ok")[^}]*le="([^"]+)"[^}]*\} (\S+)$/gm),
           // prom-client resets its event-loop delay histogram at every scrape: these cover the time since the last one.
           loopDelayP99: highest(/^nodejs_eventloop_lag_p99_seconds (\S+)$/gm),
