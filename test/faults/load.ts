@@ -137,7 +137,11 @@ export class ChatLoad {
         if (!(reply.error as { temporary: boolean }).temporary) throw new Error(`${clientMsgId}: permanent error ${code}`);
       } catch (err) {
         if ((err as Error).message.includes('permanent') || (err as Error).message.includes('two seqs')) throw err;
-        this.errors.timeout = (this.errors.timeout ?? 0) + 1;
+        // Counted by cause: the SDK's own codes (TIMEOUT, DISCONNECTED, NOT_JOINED), a send held back while the
+        // client rejoins (F8's adapter), or a TestClient that got no reply in time.
+        const code = (err as { code?: unknown }).code;
+        const cause = typeof code === 'string' ? code : (err as Error).message.startsWith('not joined') ? 'not_joined_yet' : 'timeout';
+        this.errors[cause] = (this.errors[cause] ?? 0) + 1;
       }
     }
   }
