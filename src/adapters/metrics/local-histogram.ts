@@ -6,6 +6,13 @@
  */
 import type { Labels } from '../../core/metrics.js';
 
+/** One string per label set (names and values in the order given), for keeping series apart without hashing. */
+export function labelKey(labels: Labels | undefined): string {
+  let key = '';
+  if (labels) for (const label in labels) key += `${label}\u0000${labels[label]}\u0000`;
+  return key;
+}
+
 interface Series {
   labels: Labels | undefined;
   /** counts[i]: observations ≤ bounds[i] and > bounds[i - 1]; the last slot is above every bound (+Inf). */
@@ -48,8 +55,7 @@ export class LocalHistogram {
 
   observe(value: number, labels?: Labels): void {
     if (!Number.isFinite(value)) throw new TypeError(`histogram ${this.name}: not a finite number: ${value}`);
-    let key = '';
-    if (labels) for (const label in labels) key += `${label}\u0000${labels[label]}\u0000`;
+    const key = labelKey(labels);
     const series = this.#series.get(key) ?? this.#seriesFor(key, labels);
     let i = 0;
     while (i < this.#bounds.length && value > this.#bounds[i]!) i++;

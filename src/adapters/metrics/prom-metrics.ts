@@ -4,7 +4,7 @@
  * CPU, handles, GC) under their standard names.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { LocalHistogram } from './local-histogram.js';
+import { LocalHistogram, labelKey } from './local-histogram.js';
 import { METRICS, type CounterName, type GaugeName, type GaugeSample, type HistogramName, type Labels, type Metrics } from '../../core/metrics.js';
 
 export class PromMetrics implements Metrics {
@@ -64,8 +64,7 @@ export class PromMetrics implements Metrics {
   count(name: CounterName, labels?: Labels, by = 1): void {
     if (!Number.isFinite(by) || by < 0) throw new RangeError(`counter ${name}: cannot add ${by}`);
     const series = this.counts.get(name)!;
-    let key = '';
-    if (labels) for (const label in labels) key += `${label}\u0000${labels[label]}\u0000`;
+    const key = labelKey(labels);
     const entry = series.get(key);
     if (entry) entry.value += by;
     else series.set(key, { labels: labels && { ...labels }, value: by });
