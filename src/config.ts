@@ -61,8 +61,9 @@ export interface SecurityConfig {
   connectsPerSecond: number;
   maxRoomsPerConnection: number;
   maxViolationsPerMinute: number;
-  messageRate: { capacity: number; perSecond: number };
-  typingRate: { capacity: number; perSecond: number };
+  /** Leased from the shared bucket when Redis is configured (RateRule.lease). */
+  messageRate: { capacity: number; perSecond: number; lease: true };
+  typingRate: { capacity: number; perSecond: number; lease: true };
   /** HTTP /api/auth/* requests per client address. */
   authRate: { capacity: number; perSecond: number };
   /** Failed logins per account and per address before throttling (refilled over 15 minutes). */
@@ -159,8 +160,8 @@ export function loadConfig(env: Env = readEnv()): Config {
     connectsPerSecond: int('WS_CONNECTS_PER_SECOND', 10, 1, 1_000_000),
     maxRoomsPerConnection: int('MAX_ROOMS_PER_CONNECTION', 128, 1, 128),
     maxViolationsPerMinute: int('WS_MAX_VIOLATIONS_PER_MINUTE', 20, 0, 10_000),
-    messageRate: { capacity: int('MESSAGE_RATE_BURST', 30, 1, 1_000_000), perSecond: int('MESSAGE_RATE_PER_SECOND', 10, 1, 1_000_000) },
-    typingRate: { capacity: int('TYPING_RATE_BURST', 10, 1, 1_000_000), perSecond: int('TYPING_RATE_PER_SECOND', 2, 1, 1_000_000) },
+    messageRate: { capacity: int('MESSAGE_RATE_BURST', 30, 1, 1_000_000), perSecond: int('MESSAGE_RATE_PER_SECOND', 10, 1, 1_000_000), lease: true },
+    typingRate: { capacity: int('TYPING_RATE_BURST', 10, 1, 1_000_000), perSecond: int('TYPING_RATE_PER_SECOND', 2, 1, 1_000_000), lease: true },
     authRate: { capacity: int('AUTH_RATE_BURST', 30, 1, 1_000_000), perSecond: int('AUTH_RATE_PER_SECOND', 1, 1, 1_000_000) },
     loginFailures: int('LOGIN_FAILURES', 10, 1, 1_000_000),
     tokenRefreshLeadMs: int('TOKEN_REFRESH_LEAD_MS', 60_000, 100, 3_600_000),

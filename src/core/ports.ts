@@ -245,6 +245,13 @@ export interface Presence {
 export interface RateRule {
   capacity: number;
   perSecond: number;
+  /**
+   * A shared limiter may serve this rule from leases: one round trip takes up to a tenth of the capacity, which
+   * this instance then spends locally for up to a second. The limit across instances is never exceeded (no token
+   * is spent that the shared bucket did not grant); an instance may be refused while another holds unspent
+   * leased tokens, and `remaining` is then approximate. For limits whose callers only need allowed / refused.
+   */
+  lease?: boolean;
 }
 
 export interface RateDecision {

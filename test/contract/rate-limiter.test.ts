@@ -1,8 +1,8 @@
 /** The RateLimiter contract on the in-process buckets, a Redis server and a 3-master Redis Cluster. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryRateLimiter } from '../../src/adapters/memory/memory-rate-limiter.js';
-import { connectRedis } from '../../src/adapters/redis/redis-connection.js';
-import { RedisRateLimiter } from '../../src/adapters/redis/redis-rate-limiter.js';
+import { connectRedis, type RedisHandles } from '../../src/adapters/redis/redis-connection.js';
+import { LEASE_MS, RedisRateLimiter } from '../../src/adapters/redis/redis-rate-limiter.js';
 import type { Logger } from '../../src/core/deps.js';
 import { deletePrefix, redisAvailable, startRedisCluster, TEST_REDIS_URL, uniquePrefix, type RedisCluster } from '../support/redis.js';
 import { runRateLimiterContract } from './rate-limiter-contract.js';
@@ -52,4 +52,77 @@ describe.skipIf(!hasRedis)('on a 3-master Redis Cluster', () => {
   }, 60_000);
   afterAll(() => cluster?.stop());
   runRateLimiterContract('Redis Cluster', () => redisPair(cluster.url, true, uniquePrefix()));
+});
+
+describe.skipIf(!hasRedis)('leased rules on Redis (RateRule.lease)', () => {
+  /** Two limiters on one Redis prefix whose Lua calls are counted; `clock.now` is theirs. */
+  async function leasedPair() {
+    const prefix = uniquePrefix();
+    const clock = { now: Date.now() };
+    const calls = { a: 0, b: 0 };
+    const [ra, rb] = await Promise.all([connectRedis({ url: TEST_REDIS_URL, log: quiet }), connectRedis({ url: TEST_REDIS_URL, log: quiet })]);
+    const counted = (handles: RedisHandles, which: 'a' | 'b'): RedisHandles => ({
+      ...handles,
+      eval: (...args) => {
+        calls[which]++;
+        return handles.eval(...args);
+      },
+    });
+    return {
+      a: new RedisRateLimiter(counted(ra, 'a'), prefix, quiet, () => clock.now),
+      b: new RedisRateLimiter(counted(rb, 'b'), prefix, quiet, () => clock.now),
+      calls,
+      clock,
+      cleanup: async () => {
+        await Promise.all([ra.quit(), rb.quit()]);
+        await deletePrefix(prefix, TEST_REDIS_URL);
+      },
+    };
+  }
+  const leased = { capacity: 100, perSecond: 0.001, lease: true };
+
+  it('takes a tenth of the capacity per round trip and spends it locally', async () => {
+    const { a, calls, cleanup } = await leasedPair();
+    try {
+      for (let i = 0; i < 30; i++) expect((await a.take('sender', leased)).allowed).toBe(true);
+      expect(calls.a).toBe(3);
+      expect((await a.take('sender', leased)).remaining).toBe(69);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('never lets two instances spend more than the shared capacity', async () => {
+    const { a, b, cleanup } = await leasedPair();
+    try {
+      let allowed = 0;
+      for (let i = 0; i < 150; i++) if ((await (i % 2 ? a : b).take('shared', leased)).allowed) allowed++;
+      expect(allowed).toBeLessThanOrEqual(100);
+      // Refused only while the other instance held unspent leased tokens: at most one lease each, less its first token.
+      expect(allowed).toBeGreaterThanOrEqual(100 - 2 * 9);
+      const parallel = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 ? a : b).take('parallel', { capacity: 50, perSecond: 0.001, lease: true })));
+      expect(parallel.filter((d) => d.allowed).length).toBeLessThanOrEqual(50);
+      expect(parallel.filter((d) => d.allowed).length).toBeGreaterThanOrEqual(50 - 2 * 4);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('lets unspent leased tokens lapse after LEASE_MS, and leases nothing from small buckets or for cost 0', async () => {
+    const { a, calls, clock, cleanup } = await leasedPair();
+    try {
+      await a.take('lapse', leased);
+      expect(calls.a).toBe(1);
+      clock.now += LEASE_MS;
+      await a.take('lapse', leased);
+      expect(calls.a).toBe(2); // the 9 leased tokens lapsed: a round trip, and the bucket shows them spent
+      expect((await a.take('lapse', leased)).remaining).toBe(100 - 20 + 8);
+      const before = calls.a;
+      for (let i = 0; i < 5; i++) await a.take('small', { capacity: 19, perSecond: 0.001, lease: true });
+      await a.take('lapse', leased, 0);
+      expect(calls.a - before).toBe(6);
+    } finally {
+      await cleanup();
+    }
+  });
 });
