@@ -6,6 +6,10 @@
  *   npx tsx bench/store-probe.ts            (env: PROBE_MESSAGES=50000 PROBE_WINDOW=1000 PROBE_ROOMS=100
  *                                             PROBE_OPEN_SECONDS=5 PROBE_TARGETS=sqlite,postgres
  *                                             TEST_DATABASE_URL=postgres://…/postgres)
+ *   PROBE_RATE=N fixes the open loop's rate (default: half the closed loop's); PROBE_BURN_US=U spends U µs of
+ *   CPU on the event loop per append, as a server's message handling would (run it under `taskset -c 0` to
+ *   share one core with the SQLite writer thread as `npm run bench` does).
+ *   PROBE_OPEN_ONLY=1 skips phase 1 (and warms up at that rate for 3 s instead).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,6 +27,9 @@ const ROOMS = Number(process.env.PROBE_ROOMS ?? 100);
 const OPEN_SECONDS = Number(process.env.PROBE_OPEN_SECONDS ?? 5);
 const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const TARGETS = (process.env.PROBE_TARGETS ?? 'sqlite,postgres').split(',');
+const OPEN_RATE = process.env.PROBE_RATE ? Number(process.env.PROBE_RATE) : undefined;
+const BURN_US = Number(process.env.PROBE_BURN_US ?? 0);
+const OPEN_ONLY = process.env.PROBE_OPEN_ONLY === '1';
 const BODY = 'The quick brown fox jumps over the lazy dog; a message of about a hundred bytes, like chat. 🦊';
 
 interface Fixture {
@@ -56,7 +63,7 @@ function nextInput(fixture: Fixture): AppendInput {
   };
 }
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
+const percentile = (sorted: ArrayLike<number>, p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
 const ms = (v: number) => `${v.toFixed(2)} ms`;
 
 async function closedLoop(store: SqlStore, fixture: Fixture) {
@@ -85,39 +92,55 @@ async function closedLoop(store: SqlStore, fixture: Fixture) {
 }
 
 /** Offers `rate` appends/s for OPEN_SECONDS; latency counts from each append's intended send time. */
-async function openLoop(store: SqlStore, fixture: Fixture, rate: number) {
-  const total = Math.floor(rate * OPEN_SECONDS);
-  const latencies: number[] = [];
-  const inFlight: Array<Promise<void>> = [];
+async function openLoop(store: SqlStore, fixture: Fixture, rate: number, seconds = OPEN_SECONDS) {
+  const total = Math.floor(rate * seconds);
+  // Preallocated and no promise kept per append, so the probe's own garbage does not lengthen the tail it measures.
+  const latencies = new Float64Array(total);
+  let done = 0;
+  let allDone: (error?: unknown) => void = () => undefined;
+  const finished = new Promise<void>((resolve, reject) => (allDone = (error) => (error === undefined ? resolve() : reject(error))));
   const start = performance.now();
   let sent = 0;
   while (sent < total) {
     const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate));
     for (; sent < due; sent++) {
       const intended = start + (sent / rate) * 1000;
-      inFlight.push(store.append(nextInput(fixture)).then(() => void latencies.push(performance.now() - intended)));
+      if (BURN_US > 0) burn(BURN_US);
+      store.append(nextInput(fixture)).then(() => {
+        latencies[done++] = performance.now() - intended;
+        if (done === total) allDone();
+      }, allDone);
     }
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
-  await Promise.all(inFlight);
-  latencies.sort((a, b) => a - b);
-  return { rate, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) };
+  if (total > 0) await finished;
+  latencies.sort();
+  return { rate, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), p999: percentile(latencies, 0.999), max: latencies.at(-1) ?? NaN };
+}
+
+/** Busy-waits `us` microseconds: the CPU a server spends per message besides the store. */
+function burn(us: number): void {
+  const until = performance.now() + us / 1000;
+  while (performance.now() < until);
 }
 
 async function probe(label: string, url: string): Promise<void> {
   const store = await openSqlStore({ url, log: { warn: (o, m) => console.warn(m, o), error: (o, m) => console.error(m, o) } });
   try {
     const fixture = await seed(store);
-    const closed = await closedLoop(store, fixture);
-    console.log(
+    const closed = OPEN_ONLY ? { rate: 2 * (OPEN_RATE ?? 0), p50: NaN, p99: NaN, cpuPerMessage: NaN } : await closedLoop(store, fixture);
+    if (!OPEN_ONLY) console.log(
       `${label.padEnd(10)} closed loop (${MESSAGES} msgs, ${WINDOW} in flight, ${ROOMS} rooms): ` +
         `${Math.round(closed.rate).toLocaleString('en')} msgs/s, p50 ${ms(closed.p50)}, p99 ${ms(closed.p99)}, ` +
         `${closed.cpuPerMessage.toFixed(1)} µs CPU/msg in-process`,
     );
-    const open = await openLoop(store, fixture, Math.round(closed.rate / 2));
+    const rate = OPEN_RATE ?? Math.round(closed.rate / 2);
+    if (OPEN_ONLY) await openLoop(store, fixture, rate, 3); // warm-up: the writer thread loading, JIT, a non-empty table
+    const open = await openLoop(store, fixture, rate);
     console.log(
-      `${label.padEnd(10)} open loop at ${open.rate.toLocaleString('en')} msgs/s (half) for ${OPEN_SECONDS} s: ` +
-        `p50 ${ms(open.p50)}, p99 ${ms(open.p99)}`,
+      `${label.padEnd(10)} open loop at ${open.rate.toLocaleString('en')} msgs/s${OPEN_RATE ? '' : ' (half)'} for ${OPEN_SECONDS} s` +
+        `${BURN_US ? `, ${BURN_US} µs CPU per append on the event loop` : ''}: ` +
+        `p50 ${ms(open.p50)}, p99 ${ms(open.p99)}, p99.9 ${ms(open.p999)}, max ${ms(open.max)}`,
     );
     let total = 0;
     for (const room of fixture.rooms) total += await store.head(room);

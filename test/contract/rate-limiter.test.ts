@@ -60,7 +60,7 @@ describe.skipIf(!hasRedis)('leased rules on Redis (RateRule.lease)', () => {
     const prefix = uniquePrefix();
     const clock = { now: Date.now() };
     const calls = { a: 0, b: 0 };
-    const [ra, rb] = await Promise.all([connectRedis({ url: TEST_REDIS_URL, log: quiet }), connectRedis({ url: TEST_REDIS_URL, log: quiet })]);
+    const [ra, rb] = await Promise.all([connectRedis({ url: TEST_REDIS_URL, cluster: false, log: quiet }), connectRedis({ url: TEST_REDIS_URL, cluster: false, log: quiet })]);
     const counted = (handles: RedisHandles, which: 'a' | 'b'): RedisHandles => ({
       ...handles,
       eval: (...args) => {
