@@ -8,7 +8,9 @@
  * Leases (RateRule.lease, the message and typing limits): a round trip takes up to a tenth of the capacity at once
  * and this instance spends the rest locally for up to LEASE_MS, so a busy sender costs one Redis call per lease
  * instead of one per message (the call waited on every send). Every token spent was granted by the shared bucket,
- * so the limit across instances holds; unspent leased tokens lapse, which can only make a limit stricter.
+ * so the limit across instances holds; unspent leased tokens lapse, which can only make a limit stricter. One lease
+ * round trip per key is in flight at a time: concurrent takes wait for it rather than each leasing (which would
+ * strand tokens on one instance while another is refused).
  * Buckets smaller than 20 tokens lease nothing (a tenth is under 2): they stay exact.
  */
 import type { RateDecision, RateLimiter, RateRule } from '../../core/ports.js';
@@ -62,6 +64,8 @@ export class RedisRateLimiter implements RateLimiter {
   private readonly keys: RedisKeys;
   private readonly fallback = new MemoryRateLimiter();
   private readonly leases = new Map<string, Lease>();
+  /** The lease round trip in flight per key. */
+  private readonly fetching = new Map<string, Promise<RateDecision | undefined>>();
   private degraded = false;
   private sweptAt = 0;
 
@@ -77,24 +81,41 @@ export class RedisRateLimiter implements RateLimiter {
   async take(key: string, rule: RateRule, cost = 1): Promise<RateDecision> {
     const want = leaseSize(rule, cost);
     if (want > cost) {
-      const spent = this.spendLease(key, cost);
-      if (spent) return spent;
+      // One lease round trip per key at a time: concurrent takes wait for it and spend what it brought.
+      for (;;) {
+        const spent = this.spendLease(key, cost);
+        if (spent) return spent;
+        const inFlight = this.fetching.get(key);
+        if (!inFlight) break;
+        const fetched = await inFlight;
+        const after = this.spendLease(key, cost);
+        if (after) return after;
+        if (fetched && !fetched.allowed) return fetched; // the shared bucket has just refused: so it would now
+      }
+      const fetch = this.fetch(key, rule, cost, want);
+      const settled = fetch.finally(() => {
+        if (this.fetching.get(key) === settled) this.fetching.delete(key);
+      });
+      this.fetching.set(key, settled);
+      return (await settled) ?? this.fallback.take(key, rule, cost);
     }
+    return (await this.fetch(key, rule, cost, want)) ?? this.fallback.take(key, rule, cost);
+  }
+
+  /** One round trip: `cost` tokens for this take and up to `want - cost` more as a lease; undefined if Redis failed. */
+  private async fetch(key: string, rule: RateRule, cost: number, want: number): Promise<RateDecision | undefined> {
     let answer: unknown;
     try {
       answer = await this.redis.eval(TAKE, [this.keys.rateBucket(key)], [String(rule.capacity), String(rule.perSecond), String(cost), String(want)]);
     } catch (err) {
       if (!this.degraded) this.log?.warn({ err: (err as Error).message }, 'rate limits: redis unreachable; per-instance limits meanwhile');
       this.degraded = true;
-      return this.fallback.take(key, rule, cost);
+      return undefined;
     }
     this.degraded = false;
     const [allowed, remaining, retryAfterMs, taken] = answer as [number, number, number, number];
     const bucketLeft = Math.floor(remaining / 1000);
-    if (allowed !== 1) {
-      // A concurrent take may have leased tokens meanwhile; they are this instance's to spend.
-      return (want > cost && this.spendLease(key, cost)) || { allowed: false, remaining: bucketLeft, retryAfterMs };
-    }
+    if (allowed !== 1) return { allowed: false, remaining: bucketLeft, retryAfterMs };
     if (taken > cost) return { allowed: true, remaining: bucketLeft + this.addLease(key, taken - cost, bucketLeft), retryAfterMs: 0 };
     return { allowed: true, remaining: bucketLeft, retryAfterMs: 0 };
   }
@@ -113,7 +134,7 @@ export class RedisRateLimiter implements RateLimiter {
     return { allowed: true, remaining: lease.bucketLeft + lease.tokens, retryAfterMs: 0 };
   }
 
-  /** Keeps `tokens` more for this key (concurrent leases add up); answers what this instance now holds. */
+  /** Keeps `tokens` more for this key; answers what this instance now holds. */
   private addLease(key: string, tokens: number, bucketLeft: number): number {
     const now = this.now();
     const held = this.leases.get(key);
