@@ -54,6 +54,23 @@ describe.skipIf(!hasRedis)('on a 3-master Redis Cluster', () => {
   runRateLimiterContract('Redis Cluster', () => redisPair(cluster.url, true, uniquePrefix()));
 });
 
+describe('leased rules while Redis fails', () => {
+  it('answers every waiting take from the per-instance buckets after one failed round trip, not one failure each', async () => {
+    let calls = 0;
+    const failing = {
+      eval: async () => {
+        calls++;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        throw new Error('redis: command timed out');
+      },
+    } as unknown as RedisHandles;
+    const limiter = new RedisRateLimiter(failing, 'unused:', quiet);
+    const decisions = await Promise.all(Array.from({ length: 20 }, () => limiter.take('k', { capacity: 100, perSecond: 1, lease: true })));
+    expect(decisions.every((d) => d.allowed)).toBe(true);
+    expect(calls).toBe(1);
+  });
+});
+
 describe.skipIf(!hasRedis)('leased rules on Redis (RateRule.lease)', () => {
   /** Two limiters on one Redis prefix whose Lua calls are counted; `clock.now` is theirs. */
   async function leasedPair() {

@@ -10,7 +10,8 @@
  * instead of one per message (the call waited on every send). Every token spent was granted by the shared bucket,
  * so the limit across instances holds; unspent leased tokens lapse, which can only make a limit stricter. One lease
  * round trip per key is in flight at a time: concurrent takes wait for it rather than each leasing (which would
- * strand tokens on one instance while another is refused).
+ * strand tokens on one instance while another is refused); if it fails, they all go to the per-instance buckets at
+ * once rather than queueing one Redis attempt each.
  * Buckets smaller than 20 tokens lease nothing (a tenth is under 2): they stay exact.
  */
 import type { RateDecision, RateLimiter, RateRule } from '../../core/ports.js';
@@ -90,7 +91,8 @@ export class RedisRateLimiter implements RateLimiter {
         const fetched = await inFlight;
         const after = this.spendLease(key, cost);
         if (after) return after;
-        if (fetched && !fetched.allowed) return fetched; // the shared bucket has just refused: so it would now
+        if (!fetched) return this.fallback.take(key, rule, cost); // Redis just failed: do not queue another attempt
+        if (!fetched.allowed) return fetched; // the shared bucket has just refused: so it would now
       }
       const fetch = this.fetch(key, rule, cost, want);
       const settled = fetch.finally(() => {
