@@ -89,19 +89,20 @@ export class RedisRateLimiter implements RateLimiter {
         const inFlight = this.fetching.get(key);
         if (!inFlight) break;
         const fetched = await inFlight;
-        const after = this.spendLease(key, cost);
-        if (after) return after;
-        if (!fetched) return this.fallback.take(key, rule, cost); // Redis just failed: do not queue another attempt
-        if (!fetched.allowed) return fetched; // the shared bucket has just refused: so it would now
+        if (fetched?.allowed) continue; // granted: spend its lease, or lease again
+        // The shared bucket has just refused (so it would now), or Redis just failed (do not queue another attempt).
+        return this.spendLease(key, cost) ?? fetched ?? this.fallback.take(key, rule, cost);
       }
-      const fetch = this.fetch(key, rule, cost, want);
-      const settled = fetch.finally(() => {
+    }
+    let answer = this.fetch(key, rule, cost, want);
+    if (want > cost) {
+      const settled = answer.finally(() => {
         if (this.fetching.get(key) === settled) this.fetching.delete(key);
       });
       this.fetching.set(key, settled);
-      return (await settled) ?? this.fallback.take(key, rule, cost);
+      answer = settled;
     }
-    return (await this.fetch(key, rule, cost, want)) ?? this.fallback.take(key, rule, cost);
+    return (await answer) ?? this.fallback.take(key, rule, cost);
   }
 
   /** One round trip: `cost` tokens for this take and up to `want - cost` more as a lease; undefined if Redis failed. */
