@@ -11,6 +11,7 @@
  */
 import WebSocket from 'ws';
 import type { ConnSpec, LoaderCommand, LoaderReply, LoaderStats } from './types.js';
+import { newClientMsgId } from '../client/outbox.js';
 
 const clock = () => performance.timeOrigin + performance.now();
 const send = (reply: LoaderReply) => process.send!(reply);
@@ -117,7 +118,7 @@ function sendOne(c: Conn, stamp: number): void {
   expected += c.spec.roomSize;
   if (c.spec.proto === 'natter') {
     c.pendingAcks!.set(n, stamp);
-    c.ws.send(`{"type":"message.send","id":"${n}","room":"${c.spec.room}","body":"${body}","client_msg_id":"${c.spec.tag}-${n}"}`);
+    c.ws.send(`{"type":"message.send","id":"${n}","room":"${c.spec.room}","body":"${body}","client_msg_id":"${newClientMsgId()}"}`);
   } else if (c.spec.proto === 'floor') c.ws.send(`{"body":"${body}"}`);
   else c.ws.send(`42["msg",{"room":"${c.spec.room}","body":"${body}"}]`);
 }

@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { startNatterProcess } from '../test/support/process.js';
+import { newClientMsgId } from '../client/outbox.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -101,7 +102,7 @@ class Sender {
   send(intendedAt = now()): void {
     const id = `${this.tag}-${++this.seq}`;
     this.pending.set(id, intendedAt);
-    this.ws.send(`{"type":"message.send","id":"${id}","room":"${this.room}","body":"benchmark message ${id}","client_msg_id":"${id}"}`);
+    this.ws.send(`{"type":"message.send","id":"${id}","room":"${this.room}","body":"benchmark message ${id}","client_msg_id":"${newClientMsgId()}"}`);
   }
 
   get inFlight(): number {

@@ -9,9 +9,10 @@
  *   PROBE_RATE=N fixes the open loop's rate (default: half the closed loop's); PROBE_BURN_US=U spends U µs of
  *   CPU on the event loop per append, as a server's message handling would (run it under `taskset -c 0` to
  *   share one core with the SQLite writer thread as `npm run bench` does).
- *   PROBE_OPEN_ONLY=1 skips phase 1 (and warms up at that rate for 3 s instead).
+ *   PROBE_OPEN_ONLY=1 skips phase 1 (and warms up at that rate for 3 s instead). client_msg_ids are the SDK's
+ *   (time first, client/outbox.ts); PROBE_CLIENT_IDS=random makes them UUIDs.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,7 @@ import pg from 'pg';
 import { openSqlStore, type SqlStore } from '../src/adapters/sql/sql-database.js';
 import type { AppendInput } from '../src/core/ports.js';
 import { asMessageId, asRoomId, asUserId, type RoomId, type UserId } from '../src/core/types.js';
+import { newClientMsgId } from '../client/outbox.js';
 
 const MESSAGES = Number(process.env.PROBE_MESSAGES ?? 50_000);
 const WINDOW = Number(process.env.PROBE_WINDOW ?? 1_000);
@@ -30,6 +32,7 @@ const TARGETS = (process.env.PROBE_TARGETS ?? 'sqlite,postgres').split(',');
 const OPEN_RATE = process.env.PROBE_RATE ? Number(process.env.PROBE_RATE) : undefined;
 const BURN_US = Number(process.env.PROBE_BURN_US ?? 0);
 const OPEN_ONLY = process.env.PROBE_OPEN_ONLY === '1';
+const RANDOM_CLIENT_IDS = process.env.PROBE_CLIENT_IDS === 'random';
 const BODY = 'The quick brown fox jumps over the lazy dog; a message of about a hundred bytes, like chat. 🦊';
 
 interface Fixture {
@@ -58,7 +61,7 @@ function nextInput(fixture: Fixture): AppendInput {
     senderName: sender.name,
     type: 'text',
     body: BODY,
-    clientMsgId: `c${n}`,
+    clientMsgId: RANDOM_CLIENT_IDS ? randomUUID() : newClientMsgId(),
     createdAt: Date.now(),
   };
 }

@@ -24,8 +24,14 @@ const prefix = (() => {
 })();
 let counter = 0;
 
-/** A fresh client_msg_id: random per page load or process, then a counter (fits `[A-Za-z0-9._:-]{1,64}`). */
-export const newClientMsgId = (): string => `${prefix}-${Date.now().toString(36)}-${(++counter).toString(36)}`;
+/**
+ * A fresh client_msg_id (fits `[A-Za-z0-9._:-]{1,64}`): the time first — milliseconds in base 36, nine digits, so
+ * later ids sort after earlier ones — then a prefix random per page load or process and a counter (unique).
+ * Time first is what makes a key cheap to store: the server's idempotency index leads with client_msg_id, so these
+ * land at its right edge instead of on a random page (docs/protocol.md, `message.send`).
+ */
+export const newClientMsgId = (): string =>
+  `${Date.now().toString(36).padStart(9, '0')}-${prefix}-${(++counter).toString(36)}`;
 
 export class Outbox {
   private readonly entries = new Map<string, Entry>();

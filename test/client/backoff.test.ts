@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { backoffDelay } from '../../client/backoff.js';
 import { jwtExpiry } from '../../client/jwt.js';
 import { newClientMsgId } from '../../client/outbox.js';
@@ -28,5 +28,20 @@ describe('helpers', () => {
     const ids = new Set(Array.from({ length: 1000 }, newClientMsgId));
     expect(ids.size).toBe(1000);
     for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9._:-]{1,64}$/);
+  });
+
+  it('makes client_msg_ids that begin with the time, so later ones sort after earlier ones', () => {
+    vi.useFakeTimers({ now: Date.UTC(2026, 11, 2, 12) });
+    try {
+      const first = newClientMsgId();
+      vi.advanceTimersByTime(1);
+      const next = newClientMsgId();
+      vi.setSystemTime(Date.UTC(2030, 0, 1));
+      const later = newClientMsgId();
+      expect(first.slice(0, 9)).toBe(Date.UTC(2026, 11, 2, 12).toString(36).padStart(9, '0'));
+      expect([later, next, first].sort()).toEqual([first, next, later]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -3,6 +3,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import { CONSTRAINTS } from '../schema.js';
+import { createMessagesTable, IDEMPOTENCY_KEYS } from './messages-table.js';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
@@ -42,22 +43,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex('room_members_user_id_idx').on('room_members').column('user_id').execute();
 
   // No foreign key on sender_id: sender_name is kept with the message, and history outlives accounts.
-  await db.schema
-    .createTable('messages')
-    .addColumn('room_id', 'text', (c) => c.notNull().references('rooms.id').onDelete('cascade'))
-    .addColumn('seq', 'bigint', (c) => c.notNull())
-    .addColumn('id', 'text', (c) => c.notNull())
-    .addColumn('sender_id', 'text', (c) => c.notNull())
-    .addColumn('sender_name', 'text', (c) => c.notNull())
-    .addColumn('type', 'text', (c) => c.notNull())
-    .addColumn('body', 'text', (c) => c.notNull())
-    .addColumn('client_msg_id', 'text')
-    .addColumn('created_at', 'bigint', (c) => c.notNull())
-    .addPrimaryKeyConstraint('messages_pk', ['room_id', 'seq'])
-    .addUniqueConstraint('messages_id_unique', ['id'])
-    .addUniqueConstraint('messages_client_msg_id_unique', ['room_id', 'sender_id', 'client_msg_id'])
-    .addCheckConstraint('messages_type_check', sql`type in ('text', 'system')`)
-    .execute();
+  await createMessagesTable(db, 'messages', IDEMPOTENCY_KEYS.byRoom);
 
   await db.schema
     .createTable('refresh_tokens')
