@@ -32,7 +32,7 @@ async function seedBeforeRekey(database: SqlDatabase): Promise<void> {
   await db.insertInto('users').values({ id: 'u1', username: 'ann', username_key: 'ann', password_hash: 'x', created_at: 1 }).execute();
   await db.insertInto('rooms').values({ id: 'r1', name: 'lobby', name_key: 'lobby', visibility: 'public', owner_id: 'u1', last_seq: 3, created_at: 1 }).execute();
   const row = (seq: number, clientMsgId: string | null) => ({
-    room_id: 'r1', seq, id: `m${seq}`, sender_id: 'u1', sender_name: 'ann', type: 'text', body: `body ${seq} 🦊`, client_msg_id: clientMsgId, created_at: 10 + seq,
+    room_id: 'r1', seq, id: `m${seq}`, sender_id: 'u1', sender_name: 'ann', type: 'text' as const, body: `body ${seq} 🦊`, client_msg_id: clientMsgId, created_at: 10 + seq,
   });
   await db.insertInto('messages').values([row(1, 'k1'), row(2, null), row(3, 'k3')]).execute();
 }
