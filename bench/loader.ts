@@ -40,6 +40,8 @@ let reordered = 0;
 let errors = 0;
 let latencies: number[] = [];
 let acks: number[] = [];
+/** The intended send time of each entry of `acks` (same clock), so the coordinator can place the tail in time. */
+let ackAt: number[] = [];
 let sampleEvery = 1;
 let sampleTick = 0;
 
@@ -105,8 +107,10 @@ function onFrame(c: Conn, data: Buffer): void {
     const at = c.pendingAcks.get(n);
     if (at === undefined) return;
     c.pendingAcks.delete(n);
-    if (m[2] === 'true') acks.push(clock() - at);
-    else errors++;
+    if (m[2] === 'true') {
+      acks.push(clock() - at);
+      ackAt.push(at);
+    } else errors++;
   }
 }
 
@@ -255,10 +259,11 @@ process.on('message', (raw: LoaderCommand) => {
       case 'stats':
         return send({ cmd: 'stats', stats: stats() });
       case 'collect': {
-        const reply: LoaderReply = { cmd: 'collected', stats: stats(), latencies: Float64Array.from(latencies), acks: Float64Array.from(acks) };
+        const reply: LoaderReply = { cmd: 'collected', stats: stats(), latencies: Float64Array.from(latencies), acks: Float64Array.from(acks), ackAt: Float64Array.from(ackAt) };
         sent = expected = received = duplicated = reordered = errors = 0;
         latencies = [];
         acks = [];
+        ackAt = [];
         for (const c of senders) {
           c.inFlight = 0;
           c.pendingAcks?.clear();

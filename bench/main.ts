@@ -69,6 +69,7 @@ Options (defaults depend on the workload; see docs/benchmarks.md):
   --pg-admin URL    (default $TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/postgres)
   --out DIR         results directory (default bench-results)
   --no-pin          do not pin with taskset          --quiet   no progress bar
+  --from-src        run natter from src/ through tsx (default: build it, then run dist/main.js as npm start does)
   --help
 `;
 
@@ -99,6 +100,7 @@ const { values: a, positionals } = parseArgs({
     'pg-admin': { type: 'string', default: process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
     out: { type: 'string', default: 'bench-results' },
     'no-pin': { type: 'boolean', default: false },
+    'from-src': { type: 'boolean', default: false },
     quiet: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -128,6 +130,8 @@ interface Loader {
 
 interface PhaseResult {
   phase: string;
+  /** Wall-clock start (ISO), to line the phase up with a server's own logs. */
+  started: string;
   offered_msgs_per_s: number | null;
   seconds: number;
   sent: number;
@@ -156,6 +160,8 @@ interface PhaseResult {
   server?: { ack_p50_le_ms: number; ack_p99_le_ms: number; commit_p99_le_ms: number; loop_delay_p99_ms: number; loop_delay_max_ms: number };
   loader_cpu_s: number;
   timeline: Array<[number, number]>;
+  /** The slowest ack of each half second of intended send times: [seconds into the phase, ms]; where the tail is. */
+  ack_timeline?: Array<[number, number]>;
 }
 
 interface TargetRun {
@@ -170,6 +176,7 @@ const opts: TargetOptions = {
   redisUrl: str('redis'),
   pgAdminUrl: str('pg-admin'),
   nodeArgs: str('node-args').split(' ').filter(Boolean),
+  entry: a['from-src'] ? 'src' : 'dist',
   users: Number(str('users')),
   pin: !a['no-pin'],
 };
@@ -288,6 +295,16 @@ async function openConnections(loaders: Loader[], specs: ConnSpec[]): Promise<{ 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** [seconds after `start`, slowest latency] for each half second of `at` (same clock as `start`, ms). */
+function slowestPerHalfSecond(start: number, at: number[], latency: number[]): Array<[number, number]> {
+  const slowest: number[] = [];
+  at.forEach((t, i) => {
+    const bucket = Math.max(0, Math.floor((t - start) / 500));
+    slowest[bucket] = Math.max(slowest[bucket] ?? 0, latency[i]!);
+  });
+  return Array.from(slowest, (ms, i) => [i / 2, round(ms ?? 0)] as [number, number]);
+}
+
 /**
  * One measured phase: closed loop (window in flight per sender) or open loop at `rate` msgs/s spread over the loaders.
  * CPU is read from /proc before and after (run + drain); the drain waits until every expected delivery has arrived
@@ -345,10 +362,12 @@ async function phase(name: string, t: RunningTarget, loaders: Loader[], mode: { 
   const loaderCpu = loaders.reduce((n, l, i) => n + cpuSeconds(l.child.pid!) - lcpu0[i]!, 0);
   const latencies = collected.flatMap((c) => Array.from(c.latencies));
   const acks = collected.flatMap((c) => Array.from(c.acks));
+  const ackTimeline = slowestPerHalfSecond(performance.timeOrigin + t0, collected.flatMap((c) => Array.from(c.ackAt)), acks);
   const received = sum('received');
   const counters1 = await t.serverCounters?.();
   const result: PhaseResult = {
     phase: name,
+    started: new Date(performance.timeOrigin + t0).toISOString(),
     offered_msgs_per_s: 'rate' in mode ? Math.round(mode.rate) : null,
     seconds: round(elapsed),
     sent: sum('sent'),
@@ -368,6 +387,7 @@ async function phase(name: string, t: RunningTarget, loaders: Loader[], mode: { 
     server_cpu_system_share: round(serverSys / Math.max(serverCpu, 1e-9)),
     loader_cpu_s: round(loaderCpu),
     timeline,
+    ...(ackTimeline.length > 0 && { ack_timeline: ackTimeline }),
   };
   if (counters0 && counters1) {
     const count = counters1.commits - counters0.commits;
@@ -384,7 +404,8 @@ async function phase(name: string, t: RunningTarget, loaders: Loader[], mode: { 
       loop_delay_max_ms: round(counters1.loopDelayMax * 1000),
     };
   }
-  log(`  ${t.name} ${name}: ${result.deliveries_per_s.toLocaleString()} deliveries/s, p50 ${result.latency_ms.p50} ms, p99 ${result.latency_ms.p99} ms${result.ack_ms ? `, ack p99 ${result.ack_ms.p99} ms` : ''}, ${result.server_cpu_us_per_delivery} µs CPU/delivery${result.commits ? `, ${result.commits.msgs_per_commit} msgs/commit of ${result.commits.mean_ms} ms` : ''}${result.server ? `, server ack p50/p99 ≤ ${result.server.ack_p50_le_ms}/${result.server.ack_p99_le_ms} ms, commit p99 ≤ ${result.server.commit_p99_le_ms} ms, loop delay p99 ${result.server.loop_delay_p99_ms} max ${result.server.loop_delay_max_ms} ms` : ''}, lost ${result.lost}, dup ${result.duplicated}`);
+  const worst = result.ack_timeline?.reduce((a, b) => (b[1] > a[1] ? b : a));
+  log(`  ${t.name} ${name}: ${result.deliveries_per_s.toLocaleString()} deliveries/s, p50 ${result.latency_ms.p50} ms, p99 ${result.latency_ms.p99} ms${result.ack_ms ? `, ack p99 ${result.ack_ms.p99} ms` : ''}${worst ? ` (slowest ${worst[1]} ms, ${worst[0]} s in)` : ''}, ${result.server_cpu_us_per_delivery} µs CPU/delivery${result.commits ? `, ${result.commits.msgs_per_commit} msgs/commit of ${result.commits.mean_ms} ms` : ''}${result.server ? `, server ack p50/p99 ≤ ${result.server.ack_p50_le_ms}/${result.server.ack_p99_le_ms} ms, commit p99 ≤ ${result.server.commit_p99_le_ms} ms, loop delay p99 ${result.server.loop_delay_p99_ms} max ${result.server.loop_delay_max_ms} ms` : ''}, lost ${result.lost}, dup ${result.duplicated}`);
   return result;
 }
 
@@ -641,6 +662,11 @@ async function main(w: Exclude<Workload, 'persist' | 'hop'>): Promise<void> {
       skipped[t] = why;
       log(`  skipping ${t}: ${why}`);
     } else usable.push(t);
+  }
+  if (opts.entry === 'dist' && usable.some((t) => t.startsWith('natter'))) {
+    // natter runs as `npm start` runs it, from its build: compile src/ now so the build is this checkout's.
+    progress('building natter (tsc)');
+    execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
   }
   const runs: TargetRun[] = [];
   const extra: Record<string, unknown> = {};

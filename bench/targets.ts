@@ -28,6 +28,8 @@ export interface TargetOptions {
   pgAdminUrl: string;
   /** Extra node arguments for natter (e.g. --cpu-prof --cpu-prof-dir=bench-results/prof). */
   nodeArgs: string[];
+  /** natter from the build (dist/main.js, as `npm start` runs it; the bench builds it first) or from src/ through tsx. */
+  entry: 'dist' | 'src';
   users: number;
   pin: boolean;
 }
@@ -247,8 +249,8 @@ export async function startTarget(name: TargetName, opts: TargetOptions): Promis
     rmSync(dataDir, { recursive: true, force: true });
   };
   try {
-    instances.push(await startNatterProcess(env, 30_000, opts.nodeArgs));
-    if (name === 'natter-rpg-2') instances.push(await startNatterProcess(env, 30_000, opts.nodeArgs));
+    instances.push(await startNatterProcess(env, 30_000, opts.nodeArgs, opts.entry));
+    if (name === 'natter-rpg-2') instances.push(await startNatterProcess(env, 30_000, opts.nodeArgs, opts.entry));
     for (const i of instances) pinIt(i.child.pid!);
     const base = instances[0]!.baseUrl;
     const tag = randomBytes(2).toString('hex');

@@ -45,7 +45,7 @@ export type LoaderReply =
   | { cmd: 'opened'; ok: number; failed: number; firstError?: string }
   | { cmd: 'done' }
   | { cmd: 'stats'; stats: LoaderStats }
-  | { cmd: 'collected'; stats: LoaderStats; latencies: Float64Array; acks: Float64Array }
+  | { cmd: 'collected'; stats: LoaderStats; latencies: Float64Array; acks: Float64Array; ackAt: Float64Array }
   | { cmd: 'closed-all' }
   | { cmd: 'stormed'; dropped: number; failed: number; firstError?: string; reconnectMs: Float64Array }
   | { cmd: 'tick'; sent: number; received: number }

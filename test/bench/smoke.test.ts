@@ -37,12 +37,14 @@ describe('bench smoke', () => {
   it('runs W3 side by side and every delivery arrives exactly once', async () => {
     const targets = ['floor', 'floor-coalesced', 'natter', ...((await redisUp()) ? ['socketio'] : [])];
     const args = ['--workload', 'W3', '--targets', targets.join(','), '--rooms', '2', '--members', '5', '--seconds', '1', '--warmup', '0', '--runs', '1', '--fractions', '0.5', '--loaders', '1', '--out', out, '--quiet', '--no-pin'];
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bench/main.ts', ...args], { timeout: 110_000 }).catch((err: { stdout?: string; stderr?: string }) => {
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bench/main.ts', ...args], { timeout: 150_000 }).catch((err: { stdout?: string; stderr?: string }) => {
       throw new Error(`bench failed:\n${err.stdout ?? ''}\n${err.stderr ?? ''}`);
     });
     const files = JSON.parse(stdout.trim().split('\n').at(-1)!) as { json: string; html: string; delivery_ok: boolean; errors: string[] };
     expect(files.errors).toEqual([]);
-    const result = JSON.parse(readFileSync(files.json, 'utf8')) as { runs: Array<{ target: string; phases: Array<{ phase: string; sent: number; expected: number; received: number; lost: number; duplicated: number; reordered: number }> }> };
+    const result = JSON.parse(readFileSync(files.json, 'utf8')) as {
+      runs: Array<{ target: string; phases: Array<{ phase: string; started: string; sent: number; expected: number; received: number; lost: number; duplicated: number; reordered: number; ack_timeline?: Array<[number, number]> }> }>;
+    };
     expect(result.runs.map((r) => r.target).sort()).toEqual([...targets].sort());
     for (const r of result.runs) {
       expect(r.phases.map((p) => p.phase)).toEqual(['closed loop, 8 in flight per sender', 'open loop 50%']);
@@ -50,11 +52,17 @@ describe('bench smoke', () => {
         expect(p.sent, `${r.target} ${p.phase}`).toBeGreaterThan(0);
         expect(p.expected, `${r.target} ${p.phase}`).toBe(p.sent * 5);
         expect({ target: r.target, phase: p.phase, received: p.received, lost: p.lost, duplicated: p.duplicated, reordered: p.reordered }).toEqual({ target: r.target, phase: p.phase, received: p.expected, lost: 0, duplicated: 0, reordered: 0 });
+        expect(Number.isNaN(Date.parse(p.started)), `${r.target} ${p.phase} started`).toBe(false);
+        // Only natter acks: its phases place their slowest acks in time, half a second per entry, in order.
+        if (r.target === 'natter') {
+          expect(p.ack_timeline?.length, `${r.target} ${p.phase} ack_timeline`).toBeGreaterThan(0);
+          expect(p.ack_timeline!.map(([t]) => t)).toEqual(p.ack_timeline!.map((_, i) => i / 2));
+        } else expect(p.ack_timeline).toBeUndefined();
       }
     }
     expect(files.delivery_ok).toBe(true);
     const html = readFileSync(files.html, 'utf8');
     expect(html).toContain('<svg');
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
-  }, 120_000);
+  }, 160_000);
 });

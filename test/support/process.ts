@@ -1,4 +1,7 @@
-/** Runs natter as a real child process (src/main.ts through tsx) and waits for its "listening" log line. */
+/**
+ * Runs natter as a real child process and waits for its "listening" log line: from src/main.ts through tsx (tests),
+ * or from the build, dist/main.js, as `npm start` runs it (the bench).
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { LOOSE_LIMITS } from './server.js';
@@ -12,8 +15,8 @@ export interface NatterProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export async function startNatterProcess(env: Record<string, string>, timeoutMs = 45_000, nodeArgs: string[] = []): Promise<NatterProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
+export async function startNatterProcess(env: Record<string, string>, timeoutMs = 45_000, nodeArgs: string[] = [], entry: 'src' | 'dist' = 'src'): Promise<NatterProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, ...(entry === 'dist' ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'])], {
     env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...LOOSE_LIMITS, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
