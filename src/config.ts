@@ -14,6 +14,8 @@ export interface Config {
   databaseUrl: string;
   /** A SQLite file: appends commit on a writer thread (false: on the event loop). */
   sqliteWriterThread: boolean;
+  /** A SQLite file on the writer thread: the WAL is checkpointed on a thread of its own. */
+  sqliteCheckpointThread: boolean;
   /** null: no secret configured (development only) — main.ts generates and keeps one under dataDir. */
   jwtSecret: string | null;
   jwtIssuer: string;
@@ -177,6 +179,7 @@ export function loadConfig(env: Env = readEnv()): Config {
     dataDir,
     databaseUrl,
     sqliteWriterThread: oneOf('SQLITE_WRITER_THREAD', 'true', ['true', 'false'] as const) === 'true',
+    sqliteCheckpointThread: oneOf('SQLITE_CHECKPOINT_THREAD', 'true', ['true', 'false'] as const) === 'true',
     jwtSecret,
     jwtIssuer: str('JWT_ISSUER', 'natter'),
     jwtAudience: str('JWT_AUDIENCE', 'natter'),

@@ -1,6 +1,7 @@
 /**
  * Where a group-committed batch of appends runs, per dialect (see sql-message-store.ts):
- * - a SQLite file: on the writer thread (sqlite-writer-thread.ts), so the commit never blocks the event loop;
+ * - a SQLite file: on the writer thread (sqlite-writer-thread.ts), so the commit never blocks the event loop, and
+ *   the WAL copied into the database file by a checkpointer thread, so a commit seldom has to;
  * - in-memory SQLite: on this thread's connection (a :memory: database cannot be shared with a thread);
  * - PostgreSQL: one round trip, `select * from natter_append(…)` (migration 0003) in autocommit, the batch passed
  *   as typed arrays — constant SQL text whatever the batch size, far from any parameter limit.
@@ -13,7 +14,8 @@ import type { AppendInput } from '../../core/ports.js';
 import { toMessage, writeBatch, type Outcome } from './append-batch.js';
 import type { MessagesTable } from './schema.js';
 import { sqliteStatements } from './sql-append-statements.js';
-import { timedTransaction, type SqlDatabase } from './sql-connection.js';
+import { timedTransaction, type SqlDatabase, type SqlStoreLog } from './sql-connection.js';
+import { loggableError } from './sql-errors.js';
 import { SqliteWriterThread } from './sqlite-writer-thread.js';
 
 /** Runs one batch in its own transaction and commits it; answers one outcome per input, in order. */
@@ -25,13 +27,18 @@ export interface BatchWriter {
 export interface BatchWriterOptions {
   /** A SQLite file: commit on the writer thread (default true). */
   writerThread?: boolean;
+  /** A SQLite file on the writer thread: checkpoint the WAL on a thread of its own (default true). */
+  checkpointerThread?: boolean;
   metrics?: Metrics;
 }
 
-export function batchWriter(database: SqlDatabase, options: BatchWriterOptions): BatchWriter {
+export function batchWriter(database: SqlDatabase, options: BatchWriterOptions, log: SqlStoreLog): BatchWriter {
   const { native } = database;
   if (native.dialect === 'sqlite' && !native.db.memory && options.writerThread !== false) {
-    const thread = new SqliteWriterThread(native.db.name);
+    const thread = new SqliteWriterThread(native.db.name, {
+      checkpointer: options.checkpointerThread !== false,
+      onCheckpointerStopped: (error) => log.warn({ err: loggableError(error) }, 'The SQLite checkpointer thread stopped; commits checkpoint the WAL themselves'),
+    });
     // The writer thread, which commits nearly everything, checkpoints the WAL; the main connection never does, so
     // a room creation or a join never pays for a checkpoint on the event loop.
     native.db.pragma('wal_autocheckpoint = 0');

@@ -43,8 +43,8 @@ export interface OpenSqlStoreOptions {
   log?: SqlStoreLog;
   /** Query and transaction timings, pool gauges (PostgreSQL). */
   metrics?: Metrics;
-  /** For a SQLite file: whether appends commit on the writer thread (default true). */
-  appends?: Pick<SqlMessageStoreOptions, 'writerThread'>;
+  /** For a SQLite file: whether appends commit on the writer thread, and the WAL is checkpointed on a thread of its own (default true, true). */
+  appends?: Pick<SqlMessageStoreOptions, 'writerThread' | 'checkpointerThread'>;
 }
 
 const consoleLog: SqlStoreLog = {

@@ -48,7 +48,7 @@ export class SqlMessageStore {
     this.#database = database;
     this.#log = log;
     this.#maxBatch = Math.max(1, options.maxBatch ?? 500);
-    this.#writer = batchWriter(database, options);
+    this.#writer = batchWriter(database, options, log);
   }
 
   append(input: AppendInput): Promise<AppendResult> {

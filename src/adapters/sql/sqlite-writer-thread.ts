@@ -14,10 +14,31 @@ import { fromWireFailure, fromWireOutcome, type WriterReply, type WriterRequest 
  * the parent's loader, so a one-line bootstrap registers tsx's (a devDependency) and then imports it.
  */
 const fromSource = import.meta.url.endsWith('.ts');
-const spawnWorker = (workerData: object): Worker =>
+const spawnWorker = (entry: 'sqlite-writer' | 'sqlite-checkpointer', workerData: object): Worker =>
   fromSource
-    ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./sqlite-writer.ts', import.meta.url).href)}); });`, { eval: true, workerData })
-    : new Worker(new URL('./sqlite-writer.js', import.meta.url), { workerData });
+    ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL(`./${entry}.ts`, import.meta.url).href)}); });`, { eval: true, workerData })
+    : new Worker(new URL(`./${entry}.js`, import.meta.url), { workerData });
+
+/** How often the checkpointer thread copies the WAL into the database file (when anything was committed). */
+export const CHECKPOINT_EVERY_MS = 50;
+
+export interface SqliteWriterThreadOptions {
+  /** Checkpoint on a thread of its own (default true); false leaves every checkpoint to the writer's commits. */
+  checkpointer?: boolean;
+  /** Told once if the checkpointer thread stops (the writer then checkpoints alone, as without one). */
+  onCheckpointerStopped?(error: Error): void;
+}
+
+/** An error thrown in a worker arrives as a plain copy of it: keep its name, message and driver code. */
+function workerError(thrown: unknown, fallback: string): Error {
+  if (thrown instanceof Error) return thrown;
+  const copy = (typeof thrown === 'object' && thrown !== null ? thrown : {}) as { name?: unknown; message?: unknown; code?: unknown };
+  return fromWireFailure({
+    name: typeof copy.name === 'string' ? copy.name : 'Error',
+    message: typeof copy.message === 'string' ? copy.message : fallback,
+    ...(typeof copy.code === 'string' && { code: copy.code }),
+  });
+}
 
 interface Pending {
   inputs: AppendInput[];
@@ -34,13 +55,17 @@ interface Writer {
 
 export class SqliteWriterThread {
   readonly #filename: string;
+  /** Commits so far, shared with the checkpointer thread (sqlite-checkpointer.ts). */
+  readonly #commits = new Int32Array(new SharedArrayBuffer(4));
   #writer: Writer | undefined;
+  #checkpointer: { worker: Worker; exited: Promise<void>; closing: boolean } | undefined;
   #nextId = 0;
 
-  /** Starts the worker at once, so that the first append does not wait for it to load. */
-  constructor(filename: string) {
+  /** Starts the workers at once, so that the first append does not wait for them to load. */
+  constructor(filename: string, options: SqliteWriterThreadOptions = {}) {
     this.#filename = filename;
     this.#writer = this.#spawn();
+    if (options.checkpointer !== false) this.#checkpointer = this.#spawnCheckpointer(options.onCheckpointerStopped);
   }
 
   write(inputs: AppendInput[]): Promise<Outcome[]> {
@@ -55,6 +80,15 @@ export class SqliteWriterThread {
 
   /** Closes the worker's connection and waits for the thread to end. */
   async close(): Promise<void> {
+    // The checkpointer first: the writer's connection, closing last, checkpoints what is left and removes the WAL.
+    const checkpointer = this.#checkpointer;
+    this.#checkpointer = undefined;
+    if (checkpointer) {
+      checkpointer.closing = true;
+      checkpointer.worker.ref(); // waiting for an unref'd worker's exit must keep the process alive
+      checkpointer.worker.postMessage({ kind: 'close' });
+      await checkpointer.exited;
+    }
     const writer = this.#writer;
     if (!writer) return;
     this.#writer = undefined;
@@ -63,8 +97,21 @@ export class SqliteWriterThread {
     await writer.exited;
   }
 
+  #spawnCheckpointer(onStopped: ((error: Error) => void) | undefined) {
+    const worker = spawnWorker('sqlite-checkpointer', { filename: this.#filename, commits: this.#commits, everyMs: CHECKPOINT_EVERY_MS });
+    const checkpointer = { worker, exited: new Promise<void>((resolve) => worker.once('exit', () => resolve())), closing: false };
+    let failure: Error | undefined;
+    worker.on('error', (thrown: unknown) => (failure = workerError(thrown, 'the SQLite checkpointer thread failed')));
+    worker.once('exit', (code) => {
+      if (this.#checkpointer === checkpointer) this.#checkpointer = undefined;
+      if (!checkpointer.closing) onStopped?.(failure ?? new Error(`the SQLite checkpointer thread exited (code ${code})`));
+    });
+    worker.unref(); // never holds the process open; close() waits for it
+    return checkpointer;
+  }
+
   #spawn(): Writer {
-    const worker = spawnWorker({ filename: this.#filename });
+    const worker = spawnWorker('sqlite-writer', { filename: this.#filename, commits: this.#commits });
     const pending = new Map<number, Pending>();
     const writer: Writer = { worker, pending, exited: new Promise((resolve) => worker.once('exit', () => resolve())) };
     worker.on('message', (reply: WriterReply) => {
@@ -83,19 +130,7 @@ export class SqliteWriterThread {
       for (const batch of pending.values()) batch.reject(error);
       pending.clear();
     };
-    // An error thrown in the worker arrives as a plain copy of it: keep its name, message and driver code.
-    worker.on('error', (thrown: unknown) => {
-      const copy = (typeof thrown === 'object' && thrown !== null ? thrown : {}) as { name?: unknown; message?: unknown; code?: unknown };
-      fail(
-        thrown instanceof Error
-          ? thrown
-          : fromWireFailure({
-              name: typeof copy.name === 'string' ? copy.name : 'Error',
-              message: typeof copy.message === 'string' ? copy.message : 'the SQLite writer thread failed',
-              ...(typeof copy.code === 'string' && { code: copy.code }),
-            }),
-      );
-    });
+    worker.on('error', (thrown: unknown) => fail(workerError(thrown, 'the SQLite writer thread failed')));
     worker.on('exit', (code) => fail(new Error(`the SQLite writer thread exited (code ${code})`)));
     worker.unref();
     return writer;
