@@ -3,10 +3,13 @@
  * its outcomes once the worker has committed it, or rejects with the driver error (its code kept, so the message
  * store classifies it as for an in-thread transaction). A worker that dies fails its batch; the next `write`
  * starts a new one. The worker holds the process open only while a batch is in flight (or it is closing).
+ * Beside it runs the checkpointer thread (sqlite-checkpointer.ts), which never holds the process open; if it stops,
+ * it is reported once and not replaced (the writer's own checkpoints keep the WAL bounded).
  */
 import { Worker } from 'node:worker_threads';
 import type { AppendInput } from '../../core/ports.js';
 import type { Outcome } from './append-batch.js';
+import type { CheckpointerData } from './sqlite-checkpointer.js';
 import { fromWireFailure, fromWireOutcome, type WriterReply, type WriterRequest } from './sqlite-writer-protocol.js';
 
 /**
@@ -98,7 +101,7 @@ export class SqliteWriterThread {
   }
 
   #spawnCheckpointer(onStopped: ((error: Error) => void) | undefined) {
-    const worker = spawnWorker('sqlite-checkpointer', { filename: this.#filename, commits: this.#commits, everyMs: CHECKPOINT_EVERY_MS });
+    const worker = spawnWorker('sqlite-checkpointer', { filename: this.#filename, commits: this.#commits, everyMs: CHECKPOINT_EVERY_MS } satisfies CheckpointerData);
     const checkpointer = { worker, exited: new Promise<void>((resolve) => worker.once('exit', () => resolve())), closing: false };
     let failure: Error | undefined;
     worker.on('error', (thrown: unknown) => (failure = workerError(thrown, 'the SQLite checkpointer thread failed')));
