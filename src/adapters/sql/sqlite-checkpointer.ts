@@ -26,7 +26,8 @@ if (!port) throw new Error('sqlite-checkpointer.ts runs as a worker thread');
 const { filename, commits, everyMs } = workerData as CheckpointerData;
 const db = openSqlite(filename);
 const checkpoint = db.prepare('pragma wal_checkpoint(passive)');
-let seen = Atomics.load(commits, 0);
+/** -1: the first pass always runs, for what was committed before this thread started (or left by a previous run). */
+let seen = -1;
 
 const timer = setInterval(() => {
   const now = Atomics.load(commits, 0);
