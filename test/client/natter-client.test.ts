@@ -187,8 +187,10 @@ describe('NatterClient', () => {
       await a.client.join(room);
       await b.client.join(room);
       proxy.dropDownstream(true); // the TCP connection stays up, but nothing reaches ana any more
+      const before = a.states.length;
       await b.client.send(room, 'into the void');
-      await until(() => a.client.state === 'reconnecting', 5_000, 'the keep-alive to notice');
+      // The state history, not the current state: with full jitter a reconnect may wait ~0 ms, too short to poll.
+      await until(() => a.states.slice(before).some((s) => s.state === 'reconnecting'), 5_000, 'the keep-alive to notice');
       proxy.dropDownstream(false);
       await b.client.send(room, 'after the silence');
       await until(() => a.seqsOf(room).length === 3, 10_000, 'resume');
