@@ -666,7 +666,7 @@ async function main(w: Exclude<Workload, 'persist' | 'hop'>): Promise<void> {
   if (opts.entry === 'dist' && usable.some((t) => t.startsWith('natter'))) {
     // natter runs as `npm start` runs it, from its build: compile src/ now so the build is this checkout's.
     progress('building natter (tsc)');
-    execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
+    execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
   }
   const runs: TargetRun[] = [];
   const extra: Record<string, unknown> = {};

@@ -233,8 +233,7 @@ export async function startTarget(name: TargetName, opts: TargetOptions): Promis
   const env: Record<string, string> = { ...OPEN_LIMITS, DATA_DIR: dataDir, JWT_SECRET, LOG_LEVEL: 'info', DATABASE_URL: `sqlite:${join(dataDir, 'bench.db')}` };
   // A/B of the SQLite writer and checkpointer threads: SQLITE_WRITER_THREAD=false (or SQLITE_CHECKPOINT_THREAD=false)
   // npm run bench -- … (docs/benchmarks.md).
-  if (process.env.SQLITE_WRITER_THREAD) env.SQLITE_WRITER_THREAD = process.env.SQLITE_WRITER_THREAD;
-  if (process.env.SQLITE_CHECKPOINT_THREAD) env.SQLITE_CHECKPOINT_THREAD = process.env.SQLITE_CHECKPOINT_THREAD;
+  for (const key of ['SQLITE_WRITER_THREAD', 'SQLITE_CHECKPOINT_THREAD']) if (process.env[key]) env[key] = process.env[key];
   let db: { url: string; drop: () => Promise<void> } | undefined;
   const prefix = `natter-bench:${randomBytes(3).toString('hex')}:`;
   const withRedis = name.startsWith('natter-rpg');

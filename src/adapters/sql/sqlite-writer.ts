@@ -13,7 +13,7 @@ import { toWireFailure, toWireOutcome, type WriterReply, type WriterRequest } fr
 const port = parentPort;
 if (!port) throw new Error('sqlite-writer.ts runs as a worker thread');
 
-const { filename, commits } = workerData as { filename: string; commits?: Int32Array };
+const { filename, commits } = workerData as { filename: string; commits: Int32Array };
 const db = openSqlite(filename);
 const statements = sqliteStatements(db);
 const begin = db.prepare('begin immediate');
@@ -33,7 +33,7 @@ function append(id: number, inputs: Parameters<typeof writeBatch>[1]): WriterRep
     begin.run();
     const outcomes = writeBatch(statements, inputs);
     commit.run();
-    if (commits) Atomics.add(commits, 0, 1); // tells the checkpointer thread there is something to copy
+    Atomics.add(commits, 0, 1); // tells the checkpointer thread there is something to copy
     return { id, outcomes: outcomes.map(toWireOutcome) };
   } catch (error) {
     rollbackQuietly(db);
