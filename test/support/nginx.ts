@@ -27,6 +27,8 @@ export interface Nginx {
   port: number;
   baseUrl: string;
   wsUrl: string;
+  /** The last lines of nginx's error log (warn and above): why it refused or retried an upstream. */
+  errorLog(lines?: number): string[];
   stop(): Promise<void>;
 }
 
@@ -53,7 +55,7 @@ export async function startNginx(upstreamPorts: number[]): Promise<Nginx> {
   const port = await freePort();
   const site = renderTemplate(readFileSync(NGINX_TEMPLATE, 'utf8'), {
     NATTER_LISTEN: `127.0.0.1:${port}`,
-    NATTER_UPSTREAMS: upstreamPorts.map((p) => `server 127.0.0.1:${p} max_fails=1 fail_timeout=2s;`).join(' '),
+    NATTER_UPSTREAMS: upstreamPorts.map((p) => `server 127.0.0.1:${p} max_fails=0;`).join(' '),
   });
   writeFileSync(join(dir, 'natter.conf'), site);
   writeFileSync(
@@ -79,6 +81,9 @@ http {
     port,
     baseUrl: `http://127.0.0.1:${port}`,
     wsUrl: `ws://127.0.0.1:${port}/ws`,
+    errorLog(lines = 20) {
+      return readFileSync(join(dir, 'logs', 'error.log'), 'utf8').trim().split('\n').slice(-lines);
+    },
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
