@@ -157,7 +157,7 @@ interface PhaseResult {
    * p99 (as the upper bound of the histogram bucket they fall in), and the event loop's delay (p99, max) — a
    * client-side ack latency far above the server-side one waited before natter read the frame.
    */
-  server?: { ack_p50_le_ms: number; ack_p99_le_ms: number; commit_p99_le_ms: number; loop_delay_p99_ms: number; loop_delay_max_ms: number };
+  server?: { ack_p50_le_ms: number; ack_p99_le_ms: number; commit_p99_le_ms: number; loop_delay_p99_ms: number; loop_delay_max_ms: number; gap_fills: number };
   loader_cpu_s: number;
   timeline: Array<[number, number]>;
   /** The slowest ack of each half second of intended send times: [seconds into the phase, ms]; where the tail is. */
@@ -402,10 +402,11 @@ async function phase(name: string, t: RunningTarget, loaders: Loader[], mode: { 
       commit_p99_le_ms: bucketQuantile(counters0.commitBuckets, counters1.commitBuckets, 0.99),
       loop_delay_p99_ms: round(counters1.loopDelayP99 * 1000),
       loop_delay_max_ms: round(counters1.loopDelayMax * 1000),
+      gap_fills: counters1.gapFills - counters0.gapFills,
     };
   }
   const worst = result.ack_timeline?.reduce((a, b) => (b[1] > a[1] ? b : a));
-  log(`  ${t.name} ${name}: ${result.deliveries_per_s.toLocaleString()} deliveries/s, p50 ${result.latency_ms.p50} ms, p99 ${result.latency_ms.p99} ms${result.ack_ms ? `, ack p99 ${result.ack_ms.p99} ms` : ''}${worst ? ` (slowest ${worst[1]} ms, ${worst[0]} s in)` : ''}, ${result.server_cpu_us_per_delivery} µs CPU/delivery${result.commits ? `, ${result.commits.msgs_per_commit} msgs/commit of ${result.commits.mean_ms} ms` : ''}${result.server ? `, server ack p50/p99 ≤ ${result.server.ack_p50_le_ms}/${result.server.ack_p99_le_ms} ms, commit p99 ≤ ${result.server.commit_p99_le_ms} ms, loop delay p99 ${result.server.loop_delay_p99_ms} max ${result.server.loop_delay_max_ms} ms` : ''}, lost ${result.lost}, dup ${result.duplicated}`);
+  log(`  ${t.name} ${name}: ${result.deliveries_per_s.toLocaleString()} deliveries/s, p50 ${result.latency_ms.p50} ms, p99 ${result.latency_ms.p99} ms${result.ack_ms ? `, ack p99 ${result.ack_ms.p99} ms` : ''}${worst ? ` (slowest ${worst[1]} ms, ${worst[0]} s in)` : ''}, ${result.server_cpu_us_per_delivery} µs CPU/delivery${result.commits ? `, ${result.commits.msgs_per_commit} msgs/commit of ${result.commits.mean_ms} ms` : ''}${result.server ? `, server ack p50/p99 ≤ ${result.server.ack_p50_le_ms}/${result.server.ack_p99_le_ms} ms, commit p99 ≤ ${result.server.commit_p99_le_ms} ms, loop delay p99 ${result.server.loop_delay_p99_ms} max ${result.server.loop_delay_max_ms} ms, ${result.server.gap_fills} gap fills` : ''}, lost ${result.lost}, dup ${result.duplicated}`);
   return result;
 }
 

@@ -9,6 +9,7 @@
  *   PROBE_RATE=N fixes the open loop's rate (default: half the closed loop's); PROBE_BURN_US=U spends U µs of
  *   CPU on the event loop per append, as a server's message handling would (run it under `taskset -c 0` to
  *   share one core with the SQLite writer thread as `npm run bench` does).
+ *   PROBE_WRITER_THREAD=0 commits on the event loop, PROBE_CHECKPOINTER=0 leaves checkpoints to the commits.
  *   PROBE_OPEN_ONLY=1 skips phase 1 (and warms up at that rate for 3 s instead). client_msg_ids are the SDK's
  *   (time first, client/outbox.ts); PROBE_CLIENT_IDS=random makes them UUIDs.
  */
@@ -128,7 +129,8 @@ function burn(us: number): void {
 }
 
 async function probe(label: string, url: string): Promise<void> {
-  const store = await openSqlStore({ url, log: { warn: (o, m) => console.warn(m, o), error: (o, m) => console.error(m, o) } });
+  const appends = { writerThread: process.env.PROBE_WRITER_THREAD !== '0', checkpointerThread: process.env.PROBE_CHECKPOINTER !== '0' };
+  const store = await openSqlStore({ url, appends, log: { warn: (o, m) => console.warn(m, o), error: (o, m) => console.error(m, o) } });
   try {
     const fixture = await seed(store);
     const closed = OPEN_ONLY ? { rate: 2 * (OPEN_RATE ?? 0), p50: NaN, p99: NaN, cpuPerMessage: NaN } : await closedLoop(store, fixture);

@@ -82,6 +82,8 @@ export interface ServerCounters {
   commitBuckets: Array<[number, number]>;
   loopDelayP99: number;
   loopDelayMax: number;
+  /** natter_gap_fills_total: room feeds that read the store for seqs the broker had not brought (yet). */
+  gapFills: number;
 }
 
 export function pin(pid: number, cpu: string): boolean {
@@ -280,6 +282,7 @@ export async function startTarget(name: TargetName, opts: TargetOptions): Promis
           // prom-client resets its event-loop delay histogram at every scrape: these cover the time since the last one.
           loopDelayP99: highest(/^nodejs_eventloop_lag_p99_seconds (\S+)$/gm),
           loopDelayMax: highest(/^nodejs_eventloop_lag_max_seconds (\S+)$/gm),
+          gapFills: total(/^natter_gap_fills_total (\S+)$/gm),
         };
       },
       async extra(rooms) {

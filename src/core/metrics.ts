@@ -27,7 +27,7 @@ export const METRICS = {
   brokerPublished: { kind: 'counter', name: 'natter_broker_published_total', help: 'Envelopes handed to the broker', labels: ['kind'] },
   brokerPublishFailures: { kind: 'counter', name: 'natter_broker_publish_failures_total', help: 'Envelopes the broker refused (healed from the store)', labels: ['kind'] },
   brokerReceived: { kind: 'counter', name: 'natter_broker_received_total', help: 'Envelopes received from the broker by this instance', labels: ['kind'] },
-  gapFills: { kind: 'counter', name: 'natter_gap_fills_total', help: 'Room feed gaps healed by reading the store (a lost or late broker message, or the periodic head check)', labels: [] },
+  gapFills: { kind: 'counter', name: 'natter_gap_fills_total', help: 'Room feed gaps healed by reading the store (a lost or late broker message, or a stored head the periodic check found still unreached at the next check)', labels: [] },
   resumes: { kind: 'counter', name: 'natter_resumes_total', help: 'room.join with since (a client resuming after a disconnect)', labels: [] },
   wsCloses: { kind: 'counter', name: 'natter_ws_closes_total', help: 'WebSocket connections closed by the server, by close code name (SLOW_CONSUMER, PROTOCOL_VIOLATION, TOKEN_EXPIRED, SERVER_DRAINING, …; HEARTBEAT_TIMEOUT when cut without a close frame)', labels: ['reason'] },
   upgradesRefused: { kind: 'counter', name: 'natter_ws_upgrades_refused_total', help: 'WebSocket upgrades refused with an HTTP status (403 origin, 429 connection caps and connect rate, 503 draining or unavailable, 404 wrong path)', labels: ['status'] },

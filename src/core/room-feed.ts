@@ -16,6 +16,8 @@ export class RoomFeed {
   private head = 0;
   /** The highest seq the store is known to have: the feed reads up to it even if the broker never brings it. */
   private target = 0;
+  /** The stored head at the last head check: due by the next one (see syncTo). */
+  private checked = 0;
   private queue: Message[] = [];
   /** True until the head is known, and while healing a gap: arrivals wait in `queue`. */
   private held = true;
@@ -79,13 +81,16 @@ export class RoomFeed {
   }
 
   /**
-   * The store says the room has reached `storeHead` (a periodic check, or the broker came back): if the feed
-   * is behind — the broker lost the room's latest messages and nothing has been sent since — read them now.
+   * The periodic head check (or the broker came back) read the room's stored head. A message committed moments ago
+   * may still be on its way through the broker, so a head is only taken as lost if the feed has not reached it by
+   * the next check: then the feed reads up to it now, once for all its sessions.
    */
   syncTo(storeHead: number): void {
-    if (storeHead <= this.target) return;
-    this.target = storeHead;
-    if (!this.held && storeHead > this.head) {
+    const due = this.checked;
+    this.checked = Math.max(this.checked, storeHead);
+    if (due <= this.target) return;
+    this.target = due;
+    if (!this.held && due > this.head) {
       this.held = true;
       void this.release();
     }
