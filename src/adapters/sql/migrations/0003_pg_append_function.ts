@@ -11,9 +11,8 @@
  *      or an earlier input of the same batch), or `missing` for an unknown room.
  * Data-modifying CTEs (`inserted`, `advanced`) run to completion whether or not the final select reads them.
  */
-import { PostgresAdapter, sql, type Kysely } from 'kysely';
-
-const isPostgres = (db: Kysely<unknown>) => db.getExecutor().adapter instanceof PostgresAdapter;
+import { sql, type Kysely } from 'kysely';
+import { isPostgres } from './dialect.js';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   if (!isPostgres(db)) return;

@@ -12,10 +12,9 @@
  * SQLite cannot drop a table's UNIQUE constraint, so the table is rebuilt (its rows copied once, at the start that
  * applies this); PostgreSQL builds the new index and drops the old constraint.
  */
-import { PostgresAdapter, sql, type Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import { isPostgres } from './dialect.js';
 import { createMessagesTable, IDEMPOTENCY_KEYS, type IdempotencyKey } from './messages-table.js';
-
-const isPostgres = (db: Kysely<unknown>) => db.getExecutor().adapter instanceof PostgresAdapter;
 
 const { byRoom: OLD, byClientMsgId: NEW } = IDEMPOTENCY_KEYS;
 
