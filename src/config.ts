@@ -16,6 +16,8 @@ export interface Config {
   sqliteWriterThread: boolean;
   /** A SQLite file on the writer thread: the WAL is checkpointed on a thread of its own. */
   sqliteCheckpointThread: boolean;
+  /** V8's old generation may grow to this many times its live size between full GCs; 0: V8's own (src/heap-growth.ts). */
+  heapGrowth: number;
   /** null: no secret configured (development only) — main.ts generates and keeps one under dataDir. */
   jwtSecret: string | null;
   jwtIssuer: string;
@@ -130,6 +132,8 @@ export function loadConfig(env: Env = readEnv()): Config {
     problems.push('JWT_SECRET is required when NODE_ENV=production');
   }
   const heartbeatIntervalMs = int('HEARTBEAT_INTERVAL_MS', 25_000, 1_000, 600_000);
+  const heapGrowth = int('HEAP_GROWTH', 8, 0, 32);
+  if (heapGrowth === 1) problems.push('HEAP_GROWTH must be 0 (V8 decides) or a factor from 2 to 32 (got "1")');
   if (env.REDIS_URL && !env.REDIS_URL.split(',').every((u) => /^rediss?:\/\//.test(u.trim()))) {
     problems.push('REDIS_URL must be redis://host:port (for a cluster: comma-separated seed nodes with REDIS_CLUSTER=true)');
   }
@@ -180,6 +184,7 @@ export function loadConfig(env: Env = readEnv()): Config {
     databaseUrl,
     sqliteWriterThread: oneOf('SQLITE_WRITER_THREAD', 'true', ['true', 'false'] as const) === 'true',
     sqliteCheckpointThread: oneOf('SQLITE_CHECKPOINT_THREAD', 'true', ['true', 'false'] as const) === 'true',
+    heapGrowth,
     jwtSecret,
     jwtIssuer: str('JWT_ISSUER', 'natter'),
     jwtAudience: str('JWT_AUDIENCE', 'natter'),

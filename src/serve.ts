@@ -4,10 +4,12 @@
  * order — exiting 0, or 1 when SHUTDOWN_TIMEOUT_MS passes first. A second SIGINT exits at once (130).
  */
 import type { Config } from './config.js';
+import { applyHeapGrowth } from './heap-growth.js';
 import { createLogger } from './logger.js';
 import { createNatter } from './natter.js';
 
 export async function serve(config: Config): Promise<void> {
+  applyHeapGrowth(config.heapGrowth);
   const logger = createLogger(config);
   const natter = await createNatter(config, { logger });
   const address = await natter.app.listen({ host: config.host, port: config.port });
