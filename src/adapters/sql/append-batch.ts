@@ -51,7 +51,8 @@ export function writeBatch(statements: AppendStatements, inputs: AppendInput[]):
   return outcomes;
 }
 
-function newMessage(input: AppendInput, seq: number): Message {
+/** The stored message an input becomes (every Message the SQL store answers has this one shape). */
+export function newMessage(input: AppendInput, seq: number): Message {
   const { id, roomId, senderId, senderName, type, body, clientMsgId, createdAt } = input;
   return { id, roomId, seq, senderId, senderName, type, body, clientMsgId, createdAt };
 }

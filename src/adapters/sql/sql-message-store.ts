@@ -175,7 +175,7 @@ export class SqlMessageStore {
       const outcome = outcomes[i];
       if (!outcome) pending.reject(new ChatError('INTERNAL', 'The append produced no outcome.'));
       else if ('error' in outcome) pending.reject(outcome.error);
-      else pending.resolve({ message: { ...outcome.result.message }, duplicate: outcome.result.duplicate });
+      else pending.resolve(outcome.result); // its own result; retries within one batch share their first's message (never mutated)
     });
   }
 }

@@ -2,7 +2,7 @@
 import { ChatError } from '../../core/errors.js';
 import type { AppendInput, AppendResult } from '../../core/ports.js';
 import type { ErrorCode } from '../../protocol/errors.js';
-import type { Outcome } from './append-batch.js';
+import { newMessage, type Outcome } from './append-batch.js';
 
 export type WriterRequest = { kind: 'append'; id: number; inputs: AppendInput[] } | { kind: 'close' };
 
@@ -27,7 +27,7 @@ export const toWireOutcome = (outcome: Outcome): WireOutcome => {
 };
 
 export const fromWireOutcome = (wire: WireOutcome, input: AppendInput): Outcome => {
-  if (typeof wire === 'number') return { result: { message: { ...input, seq: wire }, duplicate: false } };
+  if (typeof wire === 'number') return { result: { message: newMessage(input, wire), duplicate: false } };
   return 'code' in wire ? { error: new ChatError(wire.code, wire.message) } : { result: wire };
 };
 
