@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createClient } from 'redis';
 import { renderReport } from './report.js';
+import { DiskProbe, type DiskStalls } from './disk-probe.js';
 import { calibrate, cpuSeconds, cpuTimes, machine, median, percentiles, round, rssBytes, type Percentiles } from './stats.js';
 import { available, pin, startTarget, TARGETS, type RunningTarget, type TargetName, type TargetOptions } from './targets.js';
 import type { ConnSpec, LoaderCommand, LoaderReply, LoaderStats } from './types.js';
@@ -155,10 +156,14 @@ interface PhaseResult {
   /**
    * natter's own view of the phase (its /metrics): ack latency from the frame's arrival to the ack and the commits'
    * p99 (as the upper bound of the histogram bucket they fall in), and the event loop's delay (p99, max) — a
-   * client-side ack latency far above the server-side one waited before natter read the frame.
+   * client-side ack latency far above the server-side one waited before natter read the frame. `commits_over_50ms`:
+   * group commits that took longer than 50 ms from the batch's hand-off to its reply — with a loop delay far below
+   * that, the disk's flush stalled (docs/benchmarks.md, "The disk's own stalls").
    */
-  server?: { ack_p50_le_ms: number; ack_p99_le_ms: number; commit_p99_le_ms: number; loop_delay_p99_ms: number; loop_delay_max_ms: number; gap_fills: number };
+  server?: { ack_p50_le_ms: number; ack_p99_le_ms: number; commit_p99_le_ms: number; commits_over_50ms: number; loop_delay_p99_ms: number; loop_delay_max_ms: number; gap_fills: number };
   loader_cpu_s: number;
+  /** The disk's own flush stalls during the phase, from an fdatasync probe beside it (bench/disk-probe.ts). */
+  disk?: DiskStalls;
   timeline: Array<[number, number]>;
   /** The slowest ack of each half second of intended send times: [seconds into the phase, ms]; where the tail is. */
   ack_timeline?: Array<[number, number]>;
@@ -386,6 +391,7 @@ async function phase(name: string, t: RunningTarget, loaders: Loader[], mode: { 
     server_cpu_util: round(serverCpu / elapsed),
     server_cpu_system_share: round(serverSys / Math.max(serverCpu, 1e-9)),
     loader_cpu_s: round(loaderCpu),
+    ...(diskProbe && { disk: diskProbe.between(performance.timeOrigin + t0, performance.timeOrigin + t0 + elapsed * 1000) }),
     timeline,
     ...(ackTimeline.length > 0 && { ack_timeline: ackTimeline }),
   };
@@ -400,17 +406,28 @@ async function phase(name: string, t: RunningTarget, loaders: Loader[], mode: { 
       ack_p50_le_ms: bucketQuantile(counters0.ackBuckets, counters1.ackBuckets, 0.5),
       ack_p99_le_ms: bucketQuantile(counters0.ackBuckets, counters1.ackBuckets, 0.99),
       commit_p99_le_ms: bucketQuantile(counters0.commitBuckets, counters1.commitBuckets, 0.99),
+      commits_over_50ms: countAbove(counters0.commitBuckets, counters1.commitBuckets, 0.05),
       loop_delay_p99_ms: round(counters1.loopDelayP99 * 1000),
       loop_delay_max_ms: round(counters1.loopDelayMax * 1000),
       gap_fills: counters1.gapFills - counters0.gapFills,
     };
   }
   const worst = result.ack_timeline?.reduce((a, b) => (b[1] > a[1] ? b : a));
-  log(`  ${t.name} ${name}: ${result.deliveries_per_s.toLocaleString()} deliveries/s, p50 ${result.latency_ms.p50} ms, p99 ${result.latency_ms.p99} ms${result.ack_ms ? `, ack p99 ${result.ack_ms.p99} ms` : ''}${worst ? ` (slowest ${worst[1]} ms, ${worst[0]} s in)` : ''}, ${result.server_cpu_us_per_delivery} µs CPU/delivery${result.commits ? `, ${result.commits.msgs_per_commit} msgs/commit of ${result.commits.mean_ms} ms` : ''}${result.server ? `, server ack p50/p99 ≤ ${result.server.ack_p50_le_ms}/${result.server.ack_p99_le_ms} ms, commit p99 ≤ ${result.server.commit_p99_le_ms} ms, loop delay p99 ${result.server.loop_delay_p99_ms} max ${result.server.loop_delay_max_ms} ms, ${result.server.gap_fills} gap fills` : ''}, lost ${result.lost}, dup ${result.duplicated}`);
+  log(`  ${t.name} ${name}: ${result.deliveries_per_s.toLocaleString()} deliveries/s, p50 ${result.latency_ms.p50} ms, p99 ${result.latency_ms.p99} ms${result.ack_ms ? `, ack p99 ${result.ack_ms.p99} ms` : ''}${worst ? ` (slowest ${worst[1]} ms, ${worst[0]} s in)` : ''}, ${result.server_cpu_us_per_delivery} µs CPU/delivery${result.commits ? `, ${result.commits.msgs_per_commit} msgs/commit of ${result.commits.mean_ms} ms` : ''}${result.server ? `, server ack p50/p99 ≤ ${result.server.ack_p50_le_ms}/${result.server.ack_p99_le_ms} ms, commit p99 ≤ ${result.server.commit_p99_le_ms} ms, ${result.server.commits_over_50ms} over 50 ms, loop delay p99 ${result.server.loop_delay_p99_ms} max ${result.server.loop_delay_max_ms} ms, ${result.server.gap_fills} gap fills` : ''}${result.disk ? `, disk stalls ${result.disk.stalls} (max ${result.disk.max_ms} ms)` : ''}, lost ${result.lost}, dup ${result.duplicated}`);
   return result;
 }
 
 /** The upper bound (ms) of the histogram bucket holding quantile q of the observations between two scrapes. */
+/** The disk's stalls beside the phases (started with the loaders). */
+let diskProbe: DiskProbe | undefined;
+
+/** Observations above the bucket bound `le` (seconds) between two scrapes of a cumulative histogram. */
+function countAbove(before: Array<[number, number]>, after: Array<[number, number]>, le: number): number {
+  const at = (buckets: Array<[number, number]>, bound: number) => buckets.find(([b]) => b === bound)?.[1] ?? 0;
+  const all = (buckets: Array<[number, number]>) => Math.max(0, ...buckets.map(([, n]) => n)); // cumulative: +Inf's
+  return all(after) - all(before) - (at(after, le) - at(before, le));
+}
+
 function bucketQuantile(before: Array<[number, number]>, after: Array<[number, number]>, q: number): number {
   const base = new Map(before);
   const counts = after.map(([le, n]): [number, number] => [le, n - (base.get(le) ?? 0)]);
@@ -673,10 +690,12 @@ async function main(w: Exclude<Workload, 'persist' | 'hop'>): Promise<void> {
   const extra: Record<string, unknown> = {};
   if (w === 'W0' && !skipped.socketio) extra.redis = await redisProbe().catch((e: Error) => ({ error: e.message }));
   const loaders = await startLoaders(cfg.loaders, 1);
+  diskProbe = new DiskProbe();
   try {
     for (let run = 1; run <= runsN; run++) for (const t of usable) runs.push(await runTarget(w, t, run, cfg, loaders));
   } finally {
     await stopLoaders(loaders);
+    await diskProbe.stop();
   }
   const summary = summarise(w, runs, usable);
   const result = { ...info, finished: new Date().toISOString(), uptime_after: uptime(), skipped, extra, summary, runs };
