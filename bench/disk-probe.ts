@@ -37,7 +37,7 @@ parentPort.on('message', () => { stop = true; });
 `;
 
 export interface DiskStalls {
-  /** Probe flushes slower than 10 ms that started in the window. */
+  /** Probe flushes slower than the threshold (10 ms) that started in the window. */
   stalls: number;
   /** The slowest of them (ms); 0 if none. */
   max_ms: number;
@@ -51,8 +51,13 @@ export class DiskProbe {
   readonly #worker: Worker;
   readonly #stalls: Array<{ at: number; ms: number }> = [];
 
-  constructor(dir = tmpdir()) {
-    this.#worker = new Worker(PROBE, { eval: true, workerData: { file: join(dir, `.natter-disk-probe-${process.pid}`), stallMs: STALL_MS } });
+  /** The probe file's path (removed when the probe stops). */
+  readonly file: string;
+
+  /** `stallMs`: report flushes slower than this (the test sets 0 to see every flush). */
+  constructor(dir = tmpdir(), stallMs = STALL_MS) {
+    this.file = join(dir, `.natter-disk-probe-${process.pid}`);
+    this.#worker = new Worker(PROBE, { eval: true, workerData: { file: this.file, stallMs } });
     this.#worker.on('message', (stall: { at: number; ms: number }) => this.#stalls.push(stall));
     this.#worker.unref();
   }
@@ -64,7 +69,7 @@ export class DiskProbe {
       stalls: hit.length,
       max_ms: round(Math.max(0, ...hit.map((s) => s.ms))),
       total_ms: round(hit.reduce((n, s) => n + s.ms, 0)),
-      at: hit.map((s) => [round((s.at - from) / 1000, 1), round(s.ms, 1)]),
+      at: hit.map((s) => [round((s.at - from) / 1000, 1), round(s.ms)]),
     };
   }
 

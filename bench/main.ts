@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { createClient } from 'redis';
 import { renderReport } from './report.js';
 import { DiskProbe, type DiskStalls } from './disk-probe.js';
-import { calibrate, cpuSeconds, cpuTimes, machine, median, percentiles, round, rssBytes, type Percentiles } from './stats.js';
+import { calibrate, cpuSeconds, cpuTimes, ioCounts, machine, median, percentiles, round, rssBytes, stealMs, type Percentiles } from './stats.js';
 import { available, pin, startTarget, TARGETS, type RunningTarget, type TargetName, type TargetOptions } from './targets.js';
 import type { ConnSpec, LoaderCommand, LoaderReply, LoaderStats } from './types.js';
 
@@ -151,6 +151,12 @@ interface PhaseResult {
   server_cpu_util: number;
   /** The kernel's share of the server's CPU (stime / (utime + stime)): syscalls, loopback TCP, fsync. */
   server_cpu_system_share: number;
+  /** The server's read and write syscalls (sockets, files, eventfds; /proc/PID/io) per delivery. */
+  server_syscalls_per_delivery: number;
+  /** Bytes the server wrote (sockets and files) per delivery. */
+  server_bytes_written_per_delivery: number;
+  /** CPU time the hypervisor took from the server's core (CPU 0 when pinned, else all CPUs) during the phase, ms. */
+  steal_ms: number;
   /** natter: messages per group commit and the commits' mean wall time over the phase (from its /metrics). */
   commits?: { count: number; msgs_per_commit: number; mean_ms: number };
   /**
@@ -185,6 +191,8 @@ const opts: TargetOptions = {
   users: Number(str('users')),
   pin: !a['no-pin'],
 };
+/** The server's core, whose stolen time each phase records: CPU 0 when pinned, else all CPUs. */
+const stealCpu = opts.pin ? 0 : undefined;
 const SECONDS = Number(str('seconds'));
 const WARMUP = Number(str('warmup'));
 const SLO = Number(str('slo-ms'));
@@ -318,6 +326,8 @@ function slowestPerHalfSecond(start: number, at: number[], latency: number[]): A
 async function phase(name: string, t: RunningTarget, loaders: Loader[], mode: { closed: number } | { rate: number; poisson: boolean }, seconds: number, during?: () => Promise<void>): Promise<PhaseResult> {
   const cpu0 = t.pids.map(cpuSeconds);
   const sys0 = t.pids.map((pid) => cpuTimes(pid).system);
+  const io0 = t.pids.map(ioCounts);
+  const steal0 = stealMs(stealCpu);
   const lcpu0 = loaders.map((l) => cpuSeconds(l.child.pid!));
   const counters0 = await t.serverCounters?.();
   for (const l of loaders) l.received = l.sent = 0;
@@ -365,6 +375,11 @@ async function phase(name: string, t: RunningTarget, loaders: Loader[], mode: { 
   const serverCpu = t.pids.reduce((n, pid, i) => n + cpuSeconds(pid) - cpu0[i]!, 0);
   const serverSys = t.pids.reduce((n, pid, i) => n + cpuTimes(pid).system - sys0[i]!, 0);
   const loaderCpu = loaders.reduce((n, l, i) => n + cpuSeconds(l.child.pid!) - lcpu0[i]!, 0);
+  const io = t.pids.reduce((n, pid, i) => {
+    const now = ioCounts(pid);
+    return { syscalls: n.syscalls + now.syscalls - io0[i]!.syscalls, bytesWritten: n.bytesWritten + now.bytesWritten - io0[i]!.bytesWritten };
+  }, { syscalls: 0, bytesWritten: 0 });
+  const steal = stealMs(stealCpu) - steal0;
   const latencies = collected.flatMap((c) => Array.from(c.latencies));
   const acks = collected.flatMap((c) => Array.from(c.acks));
   const ackTimeline = slowestPerHalfSecond(performance.timeOrigin + t0, collected.flatMap((c) => Array.from(c.ackAt)), acks);
@@ -390,6 +405,9 @@ async function phase(name: string, t: RunningTarget, loaders: Loader[], mode: { 
     server_cpu_us_per_delivery: round((serverCpu / Math.max(1, received)) * 1e6),
     server_cpu_util: round(serverCpu / elapsed),
     server_cpu_system_share: round(serverSys / Math.max(serverCpu, 1e-9)),
+    server_syscalls_per_delivery: round(io.syscalls / Math.max(1, received)),
+    server_bytes_written_per_delivery: Math.round(io.bytesWritten / Math.max(1, received)),
+    steal_ms: round(steal),
     loader_cpu_s: round(loaderCpu),
     ...(diskProbe && { disk: diskProbe.between(performance.timeOrigin + t0, performance.timeOrigin + t0 + elapsed * 1000) }),
     timeline,
@@ -413,7 +431,7 @@ async function phase(name: string, t: RunningTarget, loaders: Loader[], mode: { 
     };
   }
   const worst = result.ack_timeline?.reduce((a, b) => (b[1] > a[1] ? b : a));
-  log(`  ${t.name} ${name}: ${result.deliveries_per_s.toLocaleString()} deliveries/s, p50 ${result.latency_ms.p50} ms, p99 ${result.latency_ms.p99} ms${result.ack_ms ? `, ack p99 ${result.ack_ms.p99} ms` : ''}${worst ? ` (slowest ${worst[1]} ms, ${worst[0]} s in)` : ''}, ${result.server_cpu_us_per_delivery} µs CPU/delivery${result.commits ? `, ${result.commits.msgs_per_commit} msgs/commit of ${result.commits.mean_ms} ms` : ''}${result.server ? `, server ack p50/p99 ≤ ${result.server.ack_p50_le_ms}/${result.server.ack_p99_le_ms} ms, commit p99 ≤ ${result.server.commit_p99_le_ms} ms, ${result.server.commits_over_50ms} over 50 ms, loop delay p99 ${result.server.loop_delay_p99_ms} max ${result.server.loop_delay_max_ms} ms, ${result.server.gap_fills} gap fills` : ''}${result.disk ? `, disk stalls ${result.disk.stalls} (max ${result.disk.max_ms} ms)` : ''}, lost ${result.lost}, dup ${result.duplicated}`);
+  log(`  ${t.name} ${name}: ${result.deliveries_per_s.toLocaleString()} deliveries/s, p50 ${result.latency_ms.p50} ms, p99 ${result.latency_ms.p99} ms${result.ack_ms ? `, ack p99 ${result.ack_ms.p99} ms` : ''}${worst ? ` (slowest ${worst[1]} ms, ${worst[0]} s in)` : ''}, ${result.server_cpu_us_per_delivery} µs CPU/delivery${result.commits ? `, ${result.commits.msgs_per_commit} msgs/commit of ${result.commits.mean_ms} ms` : ''}${result.server ? `, server ack p50/p99 ≤ ${result.server.ack_p50_le_ms}/${result.server.ack_p99_le_ms} ms, commit p99 ≤ ${result.server.commit_p99_le_ms} ms, ${result.server.commits_over_50ms} over 50 ms, loop delay p99 ${result.server.loop_delay_p99_ms} max ${result.server.loop_delay_max_ms} ms, ${result.server.gap_fills} gap fills` : ''}${result.disk ? `, disk stalls ${result.disk.stalls} (max ${result.disk.max_ms} ms)` : ''}, ${result.server_syscalls_per_delivery} syscalls and ${result.server_bytes_written_per_delivery} B written/delivery, steal ${result.steal_ms} ms, lost ${result.lost}, dup ${result.duplicated}`);
   return result;
 }
 
@@ -463,7 +481,9 @@ async function capacityAndLatency(t: RunningTarget, loaders: Loader[], window: n
       half_ack_p50_ms: half?.ack_ms?.p50 ?? null,
       half_ack_p99_ms: half?.ack_ms?.p99 ?? null,
       half_cpu_us_per_delivery: half?.server_cpu_us_per_delivery ?? null,
+      ...(half?.disk && { half_disk_stalls: half.disk.stalls, half_disk_stall_max_ms: half.disk.max_ms }),
       ...(fixed && { fixed_rate_msgs_per_s: fixedRate, fixed_ack_p50_ms: fixed.ack_ms?.p50 ?? null, fixed_ack_p99_ms: fixed.ack_ms?.p99 ?? null }),
+      ...(fixed?.disk && { fixed_disk_stalls: fixed.disk.stalls, fixed_disk_stall_max_ms: fixed.disk.max_ms }),
     },
   };
 }
@@ -706,6 +726,13 @@ async function main(w: Exclude<Workload, 'persist' | 'hop'>): Promise<void> {
   log('');
   for (const [t, fig] of Object.entries(summary.medians)) log(`  ${t.padEnd(16)} ${Object.entries(fig).map(([k, v]) => `${k}=${v}`).join('  ')}`);
   for (const c of summary.checks) log(`  ${c.pass === null ? '  ?' : c.pass ? ' ok' : 'MISS'}  ${c.target}: ${c.figure} = ${c.value} (goal ${c.goal})`);
+  if (w === 'W6') {
+    // Each run's ack p99 beside the disk's own flush stalls in the same phase (bench/disk-probe.ts).
+    for (const t of usable) {
+      const each = runs.filter((r) => r.target === t && !r.error).map((r) => `${r.figures.fixed_ack_p99_ms} (${r.figures.fixed_disk_stalls ?? '?'} disk stalls, max ${r.figures.fixed_disk_stall_max_ms ?? '?'} ms)`);
+      log(`        ${t}: ack p99 at the fixed rate, each run: ${each.join(' / ')}`);
+    }
+  }
   log(`  delivery: ${summary.delivery_ok ? 'every phase complete, nothing lost or duplicated' : 'LOSS OR DUPLICATES, see JSON'}`);
   log(`  results: ${base}.json\n           ${base}.html`);
   process.stdout.write(`${JSON.stringify({ json: `${base}.json`, html: `${base}.html`, delivery_ok: summary.delivery_ok, errors: runs.filter((r) => r.error).map((r) => `${r.target}: ${r.error}`) })}\n`);

@@ -58,6 +58,34 @@ export function cpuSeconds(pid: number): number {
   return user + system;
 }
 
+/**
+ * A process's I/O syscalls (reads and writes of every kind: sockets, files, eventfds) and the bytes it wrote (to
+ * sockets and files alike), from /proc/PID/io, all threads included; zeros if it is gone.
+ */
+export function ioCounts(pid: number): { syscalls: number; bytesWritten: number } {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io)?.[1] ?? 0);
+    return { syscalls: field('syscr') + field('syscw'), bytesWritten: field('wchar') };
+  } catch {
+    return { syscalls: 0, bytesWritten: 0 };
+  }
+}
+
+/**
+ * Time the hypervisor gave CPU `cpu` (or all CPUs: undefined) to others while this VM wanted it ("steal" in
+ * /proc/stat), in ms; 0 where the kernel does not count it.
+ */
+export function stealMs(cpu?: number): number {
+  try {
+    const name = cpu === undefined ? 'cpu' : `cpu${cpu}`;
+    const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`${name} `));
+    return ((Number(line?.trim().split(/\s+/)[8]) || 0) * 1000) / TICKS;
+  } catch {
+    return 0;
+  }
+}
+
 /** Resident set size in bytes (0 if it is gone). */
 export function rssBytes(pid: number): number {
   try {

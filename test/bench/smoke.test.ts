@@ -43,7 +43,7 @@ describe('bench smoke', () => {
     const files = JSON.parse(stdout.trim().split('\n').at(-1)!) as { json: string; html: string; delivery_ok: boolean; errors: string[] };
     expect(files.errors).toEqual([]);
     const result = JSON.parse(readFileSync(files.json, 'utf8')) as {
-      runs: Array<{ target: string; phases: Array<{ phase: string; started: string; sent: number; expected: number; received: number; lost: number; duplicated: number; reordered: number; ack_timeline?: Array<[number, number]> }> }>;
+      runs: Array<{ target: string; phases: Array<{ phase: string; started: string; sent: number; expected: number; received: number; lost: number; duplicated: number; reordered: number; ack_timeline?: Array<[number, number]>; disk?: { stalls: number; at: unknown[] }; server_syscalls_per_delivery: number; server_bytes_written_per_delivery: number; steal_ms: number }> }>;
     };
     expect(result.runs.map((r) => r.target).sort()).toEqual([...targets].sort());
     for (const r of result.runs) {
@@ -53,6 +53,12 @@ describe('bench smoke', () => {
         expect(p.expected, `${r.target} ${p.phase}`).toBe(p.sent * 5);
         expect({ target: r.target, phase: p.phase, received: p.received, lost: p.lost, duplicated: p.duplicated, reordered: p.reordered }).toEqual({ target: r.target, phase: p.phase, received: p.expected, lost: 0, duplicated: 0, reordered: 0 });
         expect(Number.isNaN(Date.parse(p.started)), `${r.target} ${p.phase} started`).toBe(false);
+        // The disk probe ran beside every phase (how many flushes stalled is the machine's business).
+        expect(p.disk?.at, `${r.target} ${p.phase} disk`).toHaveLength(p.disk?.stalls ?? -1);
+        // Every delivery took the server at least one write syscall's share (it reads and writes sockets).
+        expect(p.server_syscalls_per_delivery, `${r.target} ${p.phase} syscalls`).toBeGreaterThan(0);
+        expect(p.server_bytes_written_per_delivery, `${r.target} ${p.phase} bytes`).toBeGreaterThan(0);
+        expect(p.steal_ms, `${r.target} ${p.phase} steal`).toBeGreaterThanOrEqual(0);
         // Only natter acks: its phases place their slowest acks in time, half a second per entry, in order.
         if (r.target === 'natter') {
           expect(p.ack_timeline?.length, `${r.target} ${p.phase} ack_timeline`).toBeGreaterThan(0);
