@@ -7,9 +7,14 @@
  *
  * Most connections count delivery frames by looking at one byte, without parsing; the sampled ones (1–5%) read the
  * stamp to record one-way latency (same machine, same clock: performance.timeOrigin + performance.now()) and the
- * sender's message number to count duplicates and reordering.
+ * sender's message number to count duplicates and reordering. Once joined, a connection that only counts (no
+ * sender, not sampled, not tracking seqs) reads its socket through a FrameScanner (frame-counter.ts) instead of the
+ * `ws` client's Receiver, which copies and decodes every frame (an A/B of two loaders in one W3 run: 13–21% less
+ * loader CPU per delivery in the closed loop, 3–6% in the open loop, where the kernel's recv dominates).
  */
+import type { Socket } from 'node:net';
 import WebSocket from 'ws';
+import { FrameScanner } from './frame-counter.js';
 import type { ConnSpec, LoaderCommand, LoaderReply, LoaderStats } from './types.js';
 import { newClientMsgId } from '../client/outbox.js';
 
@@ -114,6 +119,26 @@ function onFrame(c: Conn, data: Buffer): void {
   }
 }
 
+/**
+ * Hands a counting-only connection's socket to a FrameScanner, if `ws`'s Receiver stands between frames with
+ * nothing buffered (else the connection stays on it: the counts are the same either way). Pings are answered and a
+ * close frame ends the connection, as the `ws` client would.
+ */
+function countRaw(c: Conn): void {
+  const ws = c.ws as unknown as { _socket?: Socket; _receiver?: { _state: number; _bufferedBytes: number } };
+  const socket = ws._socket;
+  if (!socket || ws._receiver?._state !== 0 || ws._receiver._bufferedBytes !== 0 || c.ws.readyState !== c.ws.OPEN) return;
+  socket.removeAllListeners('data');
+  const scanner = new FrameScanner({
+    onText: (head) => onFrame(c, head),
+    onControl: (opcode, payload) => {
+      if (opcode === 9) c.ws.pong(payload);
+      else if (opcode === 8) c.ws.terminate();
+    },
+  });
+  socket.on('data', (chunk: Buffer) => scanner.push(chunk));
+}
+
 function sendOne(c: Conn, stamp: number): void {
   const n = ++c.n;
   const body = `t=${stamp.toFixed(3)};i=${c.spec.tag}.${n}`;
@@ -149,6 +174,8 @@ function connect(spec: ConnSpec, lastSeq = 0): Promise<Conn> {
       ws.removeAllListeners('message');
       ws.on('error', () => undefined);
       ws.on('message', (data: Buffer) => onFrame(c, data));
+      // After the Receiver's turn: the frame that made us ready may not be the last of its chunk.
+      if (!spec.sender && !spec.sample && !spec.track) setImmediate(() => countRaw(c));
       resolve(c);
     };
     ws.on('message', (data: Buffer) => {
