@@ -69,6 +69,7 @@ describe('bench smoke', () => {
     expect(files.delivery_ok).toBe(true);
     const html = readFileSync(files.html, 'utf8');
     expect(html).toContain('<svg');
+    expect(html).toContain('<th>syscalls/delivery</th>');
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
   }, 160_000);
 });
