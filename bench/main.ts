@@ -318,6 +318,11 @@ function slowestPerHalfSecond(start: number, at: number[], latency: number[]): A
   return Array.from(slowest, (ms, i) => [i / 2, round(ms ?? 0)] as [number, number]);
 }
 
+/** The I/O counts of every process of a target, summed. */
+function serverIo(t: RunningTarget): { syscalls: number; bytesWritten: number } {
+  return t.pids.map(ioCounts).reduce((a, b) => ({ syscalls: a.syscalls + b.syscalls, bytesWritten: a.bytesWritten + b.bytesWritten }), { syscalls: 0, bytesWritten: 0 });
+}
+
 /**
  * One measured phase: closed loop (window in flight per sender) or open loop at `rate` msgs/s spread over the loaders.
  * CPU is read from /proc before and after (run + drain); the drain waits until every expected delivery has arrived
@@ -326,7 +331,7 @@ function slowestPerHalfSecond(start: number, at: number[], latency: number[]): A
 async function phase(name: string, t: RunningTarget, loaders: Loader[], mode: { closed: number } | { rate: number; poisson: boolean }, seconds: number, during?: () => Promise<void>): Promise<PhaseResult> {
   const cpu0 = t.pids.map(cpuSeconds);
   const sys0 = t.pids.map((pid) => cpuTimes(pid).system);
-  const io0 = t.pids.map(ioCounts);
+  const io0 = serverIo(t);
   const steal0 = stealMs(stealCpu);
   const lcpu0 = loaders.map((l) => cpuSeconds(l.child.pid!));
   const counters0 = await t.serverCounters?.();
@@ -375,10 +380,7 @@ async function phase(name: string, t: RunningTarget, loaders: Loader[], mode: { 
   const serverCpu = t.pids.reduce((n, pid, i) => n + cpuSeconds(pid) - cpu0[i]!, 0);
   const serverSys = t.pids.reduce((n, pid, i) => n + cpuTimes(pid).system - sys0[i]!, 0);
   const loaderCpu = loaders.reduce((n, l, i) => n + cpuSeconds(l.child.pid!) - lcpu0[i]!, 0);
-  const io = t.pids.reduce((n, pid, i) => {
-    const now = ioCounts(pid);
-    return { syscalls: n.syscalls + now.syscalls - io0[i]!.syscalls, bytesWritten: n.bytesWritten + now.bytesWritten - io0[i]!.bytesWritten };
-  }, { syscalls: 0, bytesWritten: 0 });
+  const io1 = serverIo(t);
   const steal = stealMs(stealCpu) - steal0;
   const latencies = collected.flatMap((c) => Array.from(c.latencies));
   const acks = collected.flatMap((c) => Array.from(c.acks));
@@ -405,8 +407,8 @@ async function phase(name: string, t: RunningTarget, loaders: Loader[], mode: { 
     server_cpu_us_per_delivery: round((serverCpu / Math.max(1, received)) * 1e6),
     server_cpu_util: round(serverCpu / elapsed),
     server_cpu_system_share: round(serverSys / Math.max(serverCpu, 1e-9)),
-    server_syscalls_per_delivery: round(io.syscalls / Math.max(1, received)),
-    server_bytes_written_per_delivery: Math.round(io.bytesWritten / Math.max(1, received)),
+    server_syscalls_per_delivery: round((io1.syscalls - io0.syscalls) / Math.max(1, received)),
+    server_bytes_written_per_delivery: Math.round((io1.bytesWritten - io0.bytesWritten) / Math.max(1, received)),
     steal_ms: round(steal),
     loader_cpu_s: round(loaderCpu),
     ...(diskProbe && { disk: diskProbe.between(performance.timeOrigin + t0, performance.timeOrigin + t0 + elapsed * 1000) }),
