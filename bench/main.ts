@@ -161,8 +161,9 @@ interface PhaseResult {
   commits?: { count: number; msgs_per_commit: number; mean_ms: number };
   /**
    * natter's own view of the phase (its /metrics): ack latency from the frame's arrival to the ack and the commits'
-   * p99 (as the upper bound of the histogram bucket they fall in), and the event loop's delay (p99, max) — a
-   * client-side ack latency far above the server-side one waited before natter read the frame. `commits_over_50ms`:
+   * p99 (as the upper bound of the histogram bucket they fall in), and the event loop's delay (p99, max; beyond the
+   * monitor's 20 ms sampling interval, so 0 is an idle loop) — a client-side ack latency far above the server-side
+   * one waited before natter read the frame. `commits_over_50ms`:
    * group commits that took longer than 50 ms from the batch's hand-off to its reply — with a loop delay far below
    * that, the disk's flush stalled (docs/benchmarks.md, "The disk's own stalls").
    */

@@ -17,6 +17,7 @@ import { createInterface } from 'node:readline';
 import { SignJWT } from 'jose';
 import pg from 'pg';
 import { createClient } from 'redis';
+import { EVENT_LOOP_SAMPLE_MS } from '../src/adapters/metrics/prom-metrics.js';
 import { startNatterProcess, type NatterProcess } from '../test/support/process.js';
 import type { Proto } from './types.js';
 
@@ -85,6 +86,9 @@ export interface ServerCounters {
   /** natter_gap_fills_total: room feeds that read the store for seqs the broker had not brought (yet). */
   gapFills: number;
 }
+
+/** natter's event-loop delay (s) from a `nodejs_eventloop_lag_*` figure, which includes the sampling interval. */
+const loopDelay = (seconds: number) => Math.max(0, seconds - EVENT_LOOP_SAMPLE_MS / 1000);
 
 export function pin(pid: number, cpu: string): boolean {
   try {
@@ -281,8 +285,9 @@ export async function startTarget(name: TargetName, opts: TargetOptions): Promis
           ackBuckets: buckets(/^natter_ack_latency_seconds_bucket\{[^}]*le="([^"]+)"[^}]*\} (\S+)$/gm),
           commitBuckets: buckets(/^natter_db_query_seconds_bucket\{(?=[^}]*kind="transaction")(?=[^}]*outcome="ok")[^}]*le="([^"]+)"[^}]*\} (\S+)$/gm),
           // prom-client resets its event-loop delay histogram at every scrape: these cover the time since the last one.
-          loopDelayP99: highest(/^nodejs_eventloop_lag_p99_seconds (\S+)$/gm),
-          loopDelayMax: highest(/^nodejs_eventloop_lag_max_seconds (\S+)$/gm),
+          // Its figures are the intervals between samples: the delay is what exceeds the sampling interval.
+          loopDelayP99: loopDelay(highest(/^nodejs_eventloop_lag_p99_seconds (\S+)$/gm)),
+          loopDelayMax: loopDelay(highest(/^nodejs_eventloop_lag_max_seconds (\S+)$/gm)),
           gapFills: total(/^natter_gap_fills_total (\S+)$/gm),
         };
       },

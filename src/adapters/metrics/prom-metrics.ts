@@ -7,6 +7,12 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { LocalHistogram, labelKey } from './local-histogram.js';
 import { METRICS, type CounterName, type GaugeName, type GaugeSample, type HistogramName, type Labels, type Metrics } from '../../core/metrics.js';
 
+/**
+ * How often prom-client's event-loop monitor samples (ms). Its `nodejs_eventloop_lag_*` gauges are the intervals
+ * between samples, so an idle loop reads this much: the loop's own delay is the figure minus this.
+ */
+export const EVENT_LOOP_SAMPLE_MS = 20;
+
 export class PromMetrics implements Metrics {
   readonly registry = new Registry();
   /**
@@ -21,7 +27,7 @@ export class PromMetrics implements Metrics {
 
   constructor(options: { defaultLabels?: Record<string, string>; processMetrics?: boolean } = {}) {
     if (options.defaultLabels) this.registry.setDefaultLabels(options.defaultLabels);
-    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
+    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
     for (const [key, spec] of Object.entries(METRICS)) {
       const base = { name: spec.name, help: spec.help, labelNames: [...spec.labels], registers: [this.registry] };
       if (spec.kind === 'counter') {
