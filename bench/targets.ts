@@ -237,10 +237,10 @@ export async function startTarget(name: TargetName, opts: TargetOptions): Promis
   // natter
   const dataDir = mkdtempSync(join(tmpdir(), 'natter-bench-'));
   const env: Record<string, string> = { ...OPEN_LIMITS, DATA_DIR: dataDir, JWT_SECRET, LOG_LEVEL: 'info', DATABASE_URL: `sqlite:${join(dataDir, 'bench.db')}` };
-  // A/B of the SQLite writer and checkpointer threads and of the heap growth: SQLITE_WRITER_THREAD=false (or
-  // SQLITE_CHECKPOINT_THREAD=false, HEAP_GROWTH=0)
+  // A/B of the SQLite writer and checkpointer threads, the heap growth and the commit interval:
+  // SQLITE_WRITER_THREAD=false (or SQLITE_CHECKPOINT_THREAD=false, HEAP_GROWTH=0, COMMIT_INTERVAL_MS=N)
   // npm run bench -- … (docs/benchmarks.md).
-  for (const key of ['SQLITE_WRITER_THREAD', 'SQLITE_CHECKPOINT_THREAD', 'HEAP_GROWTH']) if (process.env[key]) env[key] = process.env[key];
+  for (const key of ['SQLITE_WRITER_THREAD', 'SQLITE_CHECKPOINT_THREAD', 'HEAP_GROWTH', 'COMMIT_INTERVAL_MS']) if (process.env[key]) env[key] = process.env[key];
   let db: { url: string; drop: () => Promise<void> } | undefined;
   const prefix = `natter-bench:${randomBytes(3).toString('hex')}:`;
   const withRedis = name.startsWith('natter-rpg');

@@ -16,6 +16,8 @@ export interface Config {
   sqliteWriterThread: boolean;
   /** A SQLite file on the writer thread: the WAL is checkpointed on a thread of its own. */
   sqliteCheckpointThread: boolean;
+  /** Least ms between group commits (sql-message-store.ts). */
+  commitIntervalMs: number;
   /** V8's old generation may grow to this many times its live size between full GCs; 0: V8's own (src/heap-growth.ts). */
   heapGrowth: number;
   /** null: no secret configured (development only) — main.ts generates and keeps one under dataDir. */
@@ -184,6 +186,7 @@ export function loadConfig(env: Env = readEnv()): Config {
     databaseUrl,
     sqliteWriterThread: oneOf('SQLITE_WRITER_THREAD', 'true', ['true', 'false'] as const) === 'true',
     sqliteCheckpointThread: oneOf('SQLITE_CHECKPOINT_THREAD', 'true', ['true', 'false'] as const) === 'true',
+    commitIntervalMs: int('COMMIT_INTERVAL_MS', 0, 0, 100),
     heapGrowth,
     jwtSecret,
     jwtIssuer: str('JWT_ISSUER', 'natter'),

@@ -98,7 +98,7 @@ export async function createNatter(config: Config, overrides: NatterOverrides = 
     url: config.databaseUrl,
     log,
     metrics,
-    appends: { writerThread: config.sqliteWriterThread, checkpointerThread: config.sqliteCheckpointThread },
+    appends: { writerThread: config.sqliteWriterThread, checkpointerThread: config.sqliteCheckpointThread, commitIntervalMs: config.commitIntervalMs },
   });
   const fanOut = await pickFanOut(config, overrides, log, instanceId);
   const { presence, closeFanOut } = fanOut;

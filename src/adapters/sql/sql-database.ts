@@ -43,8 +43,12 @@ export interface OpenSqlStoreOptions {
   log?: SqlStoreLog;
   /** Query and transaction timings, pool gauges (PostgreSQL). */
   metrics?: Metrics;
-  /** For a SQLite file: whether appends commit on the writer thread, and the WAL is checkpointed on a thread of its own (default true, true). */
-  appends?: Pick<SqlMessageStoreOptions, 'writerThread' | 'checkpointerThread'>;
+  /**
+   * For a SQLite file: whether appends commit on the writer thread, and the WAL is checkpointed on a thread of its
+   * own (default true, true); for every database, the least interval between group commits (default 0) and the
+   * most appends per commit (default 500).
+   */
+  appends?: Pick<SqlMessageStoreOptions, 'writerThread' | 'checkpointerThread' | 'commitIntervalMs' | 'maxBatch'>;
 }
 
 const consoleLog: SqlStoreLog = {

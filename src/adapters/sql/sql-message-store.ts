@@ -22,6 +22,12 @@ import { guard, isRowError, loggableError, toStoreError } from './sql-errors.js'
 export interface SqlMessageStoreOptions extends BatchWriterOptions {
   /** Most appends committed by one transaction. Default 500. */
   maxBatch?: number;
+  /**
+   * Least time (ms) from one batch's hand-off to the next one's, unless `maxBatch` appends are waiting: at a
+   * steady, sparse rate the appends that arrive meanwhile share one commit instead of several small ones. 0 (the
+   * default here) sends the next batch as soon as the last one committed.
+   */
+  commitIntervalMs?: number;
 }
 
 interface PendingAppend {
@@ -39,7 +45,12 @@ export class SqlMessageStore {
   readonly #log: SqlStoreLog;
   readonly #maxBatch: number;
   readonly #writer: BatchWriter;
+  readonly #commitIntervalMs: number;
   #queue: PendingAppend[] = [];
+  /** When the last batch was handed to the writer (performance.now()). */
+  #lastSent = -Infinity;
+  /** Ends the flush loop's wait for the commit interval, while it waits. */
+  #wake: (() => void) | undefined;
   /** The flush loop, while it runs. */
   #flushing: Promise<void> | undefined;
   #closed = false;
@@ -48,6 +59,7 @@ export class SqlMessageStore {
     this.#database = database;
     this.#log = log;
     this.#maxBatch = Math.max(1, options.maxBatch ?? 500);
+    this.#commitIntervalMs = Math.max(0, options.commitIntervalMs ?? 0);
     this.#writer = batchWriter(database, options, log);
   }
 
@@ -57,6 +69,7 @@ export class SqlMessageStore {
     if (invalid) return Promise.reject(invalid);
     return new Promise<AppendResult>((resolve, reject) => {
       this.#queue.push({ input, resolve, reject });
+      if (this.#queue.length >= this.#maxBatch) this.#wake?.(); // a full batch does not wait out the interval
       this.#flushing ??= this.#flushLoop();
     });
   }
@@ -124,24 +137,56 @@ export class SqlMessageStore {
    * Batches go to the writer one at a time, in queue order. The first waits one event-loop turn so that every
    * append of that turn joins it; each next one is sent as soon as the one before it committed (everything queued
    * meanwhile) and before that one's callers are settled, so the next commit's I/O overlaps their acks and fan-out.
+   * With a commit interval, a batch whose turn comes sooner than that after the last hand-off waits out the rest
+   * (the committed batch's callers are settled first), unless `maxBatch` appends are already queued.
    * After a failed batch the next waits until the failure is handled (its rows retried alone, in order).
    */
   async #flushLoop(): Promise<void> {
     try {
       await nextTurn();
-      let batch = this.#queue.splice(0, this.#maxBatch);
+      await this.#spacing();
+      let batch = this.#take();
       let written = this.#write(batch);
       while (batch.length > 0) {
         const outcome = await written;
         if ('error' in outcome) await this.#failed(batch, outcome.error);
-        const next = this.#queue.splice(0, this.#maxBatch);
+        const spacing = this.#spacing();
+        if (spacing) {
+          if ('outcomes' in outcome) this.#settle(batch, outcome.outcomes);
+          await spacing;
+        }
+        const next = this.#take();
         if (next.length > 0) written = this.#write(next);
-        if ('outcomes' in outcome) this.#settle(batch, outcome.outcomes);
+        if (!spacing && 'outcomes' in outcome) this.#settle(batch, outcome.outcomes);
         batch = next;
       }
     } finally {
       this.#flushing = undefined;
     }
+  }
+
+  /**
+   * The rest of the commit interval since the last hand-off, when appends are queued but fewer than a full batch;
+   * it ends early if the queue fills up meanwhile (see `append`). Else undefined: the next batch goes now.
+   */
+  #spacing(): Promise<void> | undefined {
+    const wait = this.#lastSent + this.#commitIntervalMs - performance.now();
+    if (wait <= 0 || this.#queue.length === 0 || this.#queue.length >= this.#maxBatch) return undefined;
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, wait);
+      this.#wake = done;
+    });
+  }
+
+  #take(): PendingAppend[] {
+    const batch = this.#queue.splice(0, this.#maxBatch);
+    if (batch.length > 0) this.#lastSent = performance.now();
+    return batch;
   }
 
   #write(batch: PendingAppend[]): Promise<{ outcomes: Outcome[] } | { error: unknown }> {
