@@ -2,7 +2,7 @@
  * The commit interval (COMMIT_INTERVAL_MS, sql-message-store.ts): appends that arrive sooner than the interval
  * after the last group commit's hand-off wait and share the next commit; without an interval each goes as soon as
  * the writer is free; a full batch never waits. Counted by the store's own transaction timer (a recording Metrics),
- * on a SQLite file (the writer thread) and on SQLite in memory (commits on the event loop).
+ * on a SQLite file (the writer thread), on SQLite in memory (commits on the event loop) and on PostgreSQL.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openSqlStore } from '../../src/adapters/sql/sql-database.js';
 import { NO_METRICS, type Metrics } from '../../src/core/metrics.js';
+import { describeWithPostgres, probePostgres } from '../support/postgres.js';
 import { givenRoom, givenUser, messageFor, unique } from './store-fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'natter-interval-'));
@@ -54,9 +55,8 @@ async function oneThenTwo(url: string, commitIntervalMs: number) {
   }
 }
 
-const urls = { 'SQLite file': () => `sqlite:${join(dir, unique('db'), 'natter.db')}`, 'SQLite :memory:': () => 'sqlite::memory:' };
-
-describe.each(Object.entries(urls))('commit interval on %s', (_, url) => {
+/** The cases on the store at `url` (a fresh database file, or one database for the suite). */
+function commitIntervalSuite(url: () => string) {
   it('appends that arrive within the interval after a commit share the next one, handed off no sooner', async () => {
     const { seqs, handOffs } = await oneThenTwo(url(), 1_000);
     expect(seqs).toEqual([seqs[0], seqs[0]! + 1, seqs[0]! + 2]);
@@ -81,4 +81,23 @@ describe.each(Object.entries(urls))('commit interval on %s', (_, url) => {
       await store.close();
     }
   });
-});
+
+  it('a batch that fills up while it waits for the interval goes at once', async () => {
+    const { store, user, room, handOffs } = await recordedStore(url(), { commitIntervalMs: 60_000, maxBatch: 2 });
+    try {
+      const first = store.append(messageFor(room, user)); // alone: waits for the interval
+      await nextTurn();
+      await nextTurn();
+      const second = store.append(messageFor(room, user)); // fills the batch: ends the wait
+      const acks = await Promise.all([first, second]);
+      expect(acks[1]!.message.seq).toBe(acks[0]!.message.seq + 1);
+      expect(handOffs).toHaveLength(1);
+    } finally {
+      await store.close();
+    }
+  });
+}
+
+describe('commit interval on a SQLite file', () => commitIntervalSuite(() => `sqlite:${join(dir, unique('db'), 'natter.db')}`));
+describe('commit interval on SQLite :memory:', () => commitIntervalSuite(() => 'sqlite::memory:'));
+describeWithPostgres(await probePostgres(), 'commit interval on PostgreSQL', (database) => commitIntervalSuite(() => database().url));
