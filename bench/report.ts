@@ -154,7 +154,7 @@ ${charts.join('\n')}
 ${table(['target', ...figures], targets.map((t) => [t, ...figures.map((k) => medians[t]?.[k] ?? null)]))}
 <h2>Every phase</h2>
 ${table(['target', 'run', 'phase', 'offered msg/s', 'msg/s', 'deliveries/s', 'p50 ms', 'p99 ms', 'ack p99 ms', 'CPU µs/delivery', 'server CPU busy', 'syscalls/delivery', 'bytes written/delivery', 'disk stalls / max ms', 'steal ms', 'msgs per commit / mean ms', "natter's ack p99 / commit p99 ms", 'loop delay p99 / max ms', 'expected/received', 'lost/dup'], phases)}
-<p>natter's own figures come from its /metrics before and after each phase: its ack and commit p99 as the upper bound of their histogram bucket, the event loop's delay sampled every 20 ms (20 ms is an idle loop).</p>
+<p>natter's own figures come from its /metrics before and after each phase: its ack and commit p99 as the upper bound of their histogram bucket, the event loop's delay beyond its 20 ms sampling interval (0 is an idle loop).</p>
 </body></html>
 `;
 }
