@@ -16,42 +16,7 @@ import { decodeCommand, encodeFrame } from '../../protocol/codec.js';
 import { CLOSE_CODES, ERROR_CODES, type ErrorCode } from '../../protocol/errors.js';
 import type { Command, Push, ServerFrame } from '../../protocol/frames.js';
 import { dispatch } from './dispatch.js';
-
-/**
- * Pushes shared by many sessions are encoded once, to the UTF-8 bytes every socket is sent: a fan-out pushes one
- * frame object to each of its sessions in a row, so the last frame's bytes are all there is to remember (no
- * WeakMap entry per message).
- */
-let lastFrame: Push | undefined;
-let lastBytes: Buffer = Buffer.alloc(0);
-const encodeShared = (frame: Push): Buffer => {
-  if (frame !== lastFrame) {
-    lastBytes = Buffer.from(encodeFrame(frame));
-    lastFrame = frame;
-  }
-  return lastBytes;
-};
-
-/**
- * Write coalescing for every connection: a socket written to during an event-loop turn is corked until the turn
- * ends, then all of them are uncorked by one setImmediate (not one timer per socket).
- */
-const corked = new Set<Socket>();
-let uncorkScheduled = false;
-const uncorkAll = () => {
-  uncorkScheduled = false;
-  for (const socket of corked) socket.uncork();
-  corked.clear();
-};
-function corkForThisTurn(socket: Socket): void {
-  if (corked.has(socket)) return;
-  corked.add(socket);
-  socket.cork();
-  if (!uncorkScheduled) {
-    uncorkScheduled = true;
-    setImmediate(uncorkAll);
-  }
-}
+import { corkForThisTurn, framedShared } from './socket-writes.js';
 
 /** While replaying history, wait for the socket to drain once this much is queued. */
 const DRAIN_ABOVE = 256 * 1024;
@@ -121,7 +86,10 @@ export class Connection implements SessionPort {
   }
 
   push(frame: Push): void {
-    this.write(encodeShared(frame));
+    // ws frames nothing differently for this socket (no extension is negotiated: perMessageDeflate is off, and
+    // natter sends no Blobs, so ws's sender never queues), so the shared frame can go to the socket as it is.
+    const socket = this.writable();
+    if (socket) socket.write(framedShared(frame));
   }
 
   /**
@@ -129,14 +97,20 @@ export class Connection implements SessionPort {
    * follow it, a page of history) leaves in one writev when the turn ends.
    */
   private write(data: string | Buffer): void {
-    if (this.ws.readyState !== this.ws.OPEN) return;
+    if (this.writable()) this.ws.send(data, { binary: false });
+  }
+
+  /** The open socket, corked for this turn; undefined if it is closing or has stopped reading (then it is closed). */
+  private writable(): Socket | undefined {
+    if (this.ws.readyState !== this.ws.OPEN) return undefined;
+    const socket = (this.ws as unknown as { _socket?: Socket })._socket;
+    if (!socket) return undefined;
     if (this.ws.bufferedAmount > SLOW_CONSUMER_BYTES) {
       this.slowConsumer();
-      return;
+      return undefined;
     }
-    const socket = (this.ws as unknown as { _socket?: Socket })._socket;
-    if (socket) corkForThisTurn(socket);
-    this.ws.send(data, { binary: false });
+    corkForThisTurn(socket);
+    return socket;
   }
 
   async drained(): Promise<void> {
