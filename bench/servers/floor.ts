@@ -3,7 +3,7 @@
  * (`/?room=R`); every text frame it sends is parsed once, serialized once, and written to every member of that room
  * (the sender too, as natter does): serialized once to UTF-8 bytes, as natter encodes a shared push once.
  * `--coalesce` corks each socket for the rest of the event-loop turn and uncorks them all with one setImmediate,
- * the same write-coalescing policy as natter's connection `write` (src/transport/ws/connection.ts).
+ * the same write-coalescing policy as natter's `corkForThisTurn` (src/transport/ws/socket-writes.ts).
  *
  *   tsx bench/servers/floor.ts [--coalesce] [--port 0]     prints "floor listening <port>"
  */
