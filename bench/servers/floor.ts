@@ -3,36 +3,23 @@
  * (`/?room=R`); every text frame it sends is parsed once, serialized once, and written to every member of that room
  * (the sender too, as natter does): serialized once to UTF-8 bytes, as natter encodes a shared push once.
  * `--coalesce` corks each socket for the rest of the event-loop turn and uncorks them all with one setImmediate,
- * the same write-coalescing policy as natter's `corkForThisTurn` (src/transport/ws/socket-writes.ts).
+ * natter's own write-coalescing (`corkForThisTurn`, imported from src/transport/ws/socket-writes.ts).
  *
  *   tsx bench/servers/floor.ts [--coalesce] [--port 0]     prints "floor listening <port>"
  */
 import type { Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { corkForThisTurn } from '../../src/transport/ws/socket-writes.js';
 
 const { values } = parseArgs({ options: { coalesce: { type: 'boolean', default: false }, port: { type: 'string', default: '0' } } });
 const coalesce = values.coalesce;
 const rooms = new Map<string, Set<WebSocket>>();
-const corked = new Set<Socket>();
-let uncorkScheduled = false;
-const uncorkAll = () => {
-  uncorkScheduled = false;
-  for (const socket of corked) socket.uncork();
-  corked.clear();
-};
 
 const write = (ws: WebSocket, bytes: Buffer): void => {
   if (coalesce) {
     const socket = (ws as unknown as { _socket?: Socket })._socket;
-    if (socket && !corked.has(socket)) {
-      corked.add(socket);
-      socket.cork();
-      if (!uncorkScheduled) {
-        uncorkScheduled = true;
-        setImmediate(uncorkAll);
-      }
-    }
+    if (socket) corkForThisTurn(socket);
   }
   ws.send(bytes, { binary: false });
 };
