@@ -16,7 +16,7 @@ import { decodeCommand, encodeFrame } from '../../protocol/codec.js';
 import { CLOSE_CODES, ERROR_CODES, type ErrorCode } from '../../protocol/errors.js';
 import type { Command, Push, ServerFrame } from '../../protocol/frames.js';
 import { dispatch } from './dispatch.js';
-import { corkForThisTurn, framedShared } from './socket-writes.js';
+import { corkForThisTurn, framedShared, textFrame } from './socket-writes.js';
 
 /** While replaying history, wait for the socket to drain once this much is queued. */
 const DRAIN_ABOVE = 256 * 1024;
@@ -86,18 +86,18 @@ export class Connection implements SessionPort {
   }
 
   push(frame: Push): void {
-    // ws frames nothing differently for this socket (no extension is negotiated: perMessageDeflate is off, and
-    // natter sends no Blobs, so ws's sender never queues), so the shared frame can go to the socket as it is.
-    const socket = this.writable();
-    if (socket) socket.write(framedShared(frame));
+    this.writable()?.write(framedShared(frame));
   }
 
   /**
-   * Write coalescing: everything written to this socket during one event-loop turn (an ack and the pushes that
-   * follow it, a page of history) leaves in one writev when the turn ends.
+   * Every data frame natter sends is framed here (socket-writes.ts) and written to the socket as it is: `ws`
+   * would frame nothing differently for this socket (no extension is negotiated: perMessageDeflate is off, and
+   * natter sends no Blobs, so its sender never queues). Write coalescing: everything written to this socket during
+   * one event-loop turn (an ack and the pushes that follow it, a page of history) leaves in one writev when the
+   * turn ends.
    */
-  private write(data: string | Buffer): void {
-    if (this.writable()) this.ws.send(data, { binary: false });
+  private send(frame: ServerFrame): void {
+    this.writable()?.write(textFrame(encodeFrame(frame)));
   }
 
   /** The open socket, corked for this turn; undefined if it is closing or has stopped reading (then it is closed). */
@@ -155,10 +155,6 @@ export class Connection implements SessionPort {
   close(name: keyof typeof CLOSE_CODES, reason: string): void {
     this.deps.metrics?.count('wsCloses', { reason: name });
     this.ws.close(CLOSE_CODES[name].code, reason);
-  }
-
-  private send(frame: ServerFrame): void {
-    this.write(encodeFrame(frame));
   }
 
   private replyError(id: string | undefined, code: ErrorCode, message: string): void {
