@@ -1,6 +1,6 @@
 /**
- * How a connection's bytes reach its socket: pushes shared by a fan-out framed once, and every socket written to in
- * one event-loop turn corked until the turn ends.
+ * How a connection's bytes reach its socket: every data frame framed here (a push shared by a fan-out once), and
+ * every socket written to in one event-loop turn corked until the turn ends.
  */
 import type { Socket } from 'node:net';
 import { encodeFrame } from '../../protocol/codec.js';
