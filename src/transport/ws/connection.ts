@@ -90,8 +90,8 @@ export class Connection implements SessionPort {
   }
 
   /**
-   * Every data frame natter sends is framed here (socket-writes.ts) and written to the socket as it is: `ws`
-   * would frame nothing differently for this socket (no extension is negotiated: perMessageDeflate is off, and
+   * Every data frame natter sends is framed by socket-writes.ts and written to the socket as it is: `ws` would
+   * frame nothing differently for this socket (no extension is negotiated: perMessageDeflate is off, and
    * natter sends no Blobs, so its sender never queues). Write coalescing: everything written to this socket during
    * one event-loop turn (an ack and the pushes that follow it, a page of history) leaves in one writev when the
    * turn ends.
