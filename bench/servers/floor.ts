@@ -7,10 +7,9 @@
  *
  *   tsx bench/servers/floor.ts [--coalesce] [--port 0]     prints "floor listening <port>"
  */
-import type { Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { corkForThisTurn } from '../../src/transport/ws/socket-writes.js';
+import { corkForThisTurn, socketOf } from '../../src/transport/ws/socket-writes.js';
 
 const { values } = parseArgs({ options: { coalesce: { type: 'boolean', default: false }, port: { type: 'string', default: '0' } } });
 const coalesce = values.coalesce;
@@ -18,7 +17,7 @@ const rooms = new Map<string, Set<WebSocket>>();
 
 const write = (ws: WebSocket, bytes: Buffer): void => {
   if (coalesce) {
-    const socket = (ws as unknown as { _socket?: Socket })._socket;
+    const socket = socketOf(ws);
     if (socket) corkForThisTurn(socket);
   }
   ws.send(bytes, { binary: false });

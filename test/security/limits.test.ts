@@ -3,7 +3,7 @@
  * without harming a healthy neighbour connection.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Socket } from 'node:net';
+import { socketOf } from '../../src/transport/ws/socket-writes.js';
 import { createRoom, register, startServer, type TestServer, type TestUser } from '../support/server.js';
 import { range, TestClient } from '../support/ws-client.js';
 import { figure, latencyDuring } from './support.js';
@@ -136,7 +136,7 @@ describe('slow consumer (F6)', () => {
 
       const slow = await TestClient.connect(server.wsUrl, cid.accessToken);
       await slow.call('room.join', { room });
-      const socket = (slow.ws as unknown as { _socket: Socket })._socket;
+      const socket = socketOf(slow.ws)!;
       socket.pause(); // stops reading: the kernel buffers fill, then the server's queue
       const rss0 = process.memoryUsage().rss;
       const during = await latencyDuring(neighbour, () => flood(1_200)); // ~12 MB for the slow reader

@@ -1,12 +1,12 @@
 /**
- * The pre-framed pushes (socket-writes.ts textFrame) as a real `ws` client parses them, at every length encoding:
- * 7 bits (< 126), 16 bits (126–65,535) and 64 bits (≥ 65,536), and a multi-byte UTF-8 payload.
+ * natter's data frames (socket-writes.ts textFrame: every push and reply) as a real `ws` client parses them, at
+ * every length encoding: 7 bits (< 126), 16 bits (126–65,535) and 64 bits (≥ 65,536), and a multi-byte UTF-8
+ * payload.
  */
-import type { Socket } from 'node:net';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { textFrame } from '../../src/transport/ws/socket-writes.js';
+import { socketOf, textFrame } from '../../src/transport/ws/socket-writes.js';
 
 describe('textFrame', () => {
   let wss: WebSocketServer;
@@ -31,7 +31,7 @@ describe('textFrame', () => {
   it.each([0, 1, 125, 126, 127, 65_535, 65_536, 200_000])('a %i-byte payload arrives whole, as text', async (length) => {
     const payload = 'x'.repeat(length);
     const received = once(client, 'message');
-    (server as unknown as { _socket: Socket })._socket.write(textFrame(payload));
+    socketOf(server)!.write(textFrame(payload));
     const [data, isBinary] = (await received) as [Buffer, boolean];
     expect(isBinary).toBe(false);
     expect(data.toString()).toBe(payload);
@@ -40,7 +40,7 @@ describe('textFrame', () => {
   it('frames the UTF-8 bytes, not the characters', async () => {
     const payload = '{"body":"héllo — 👋"}';
     const received = once(client, 'message');
-    (server as unknown as { _socket: Socket })._socket.write(textFrame(payload));
+    socketOf(server)!.write(textFrame(payload));
     const [data] = (await received) as [Buffer];
     expect(data.toString()).toBe(payload);
   });

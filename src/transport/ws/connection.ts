@@ -16,7 +16,7 @@ import { decodeCommand, encodeFrame } from '../../protocol/codec.js';
 import { CLOSE_CODES, ERROR_CODES, type ErrorCode } from '../../protocol/errors.js';
 import type { Command, Push, ServerFrame } from '../../protocol/frames.js';
 import { dispatch } from './dispatch.js';
-import { corkForThisTurn, framedShared, textFrame } from './socket-writes.js';
+import { corkForThisTurn, framedShared, socketOf, textFrame } from './socket-writes.js';
 
 /** While replaying history, wait for the socket to drain once this much is queued. */
 const DRAIN_ABOVE = 256 * 1024;
@@ -103,7 +103,7 @@ export class Connection implements SessionPort {
   /** The open socket, corked for this turn; undefined if it is closing or has stopped reading (then it is closed). */
   private writable(): Socket | undefined {
     if (this.ws.readyState !== this.ws.OPEN) return undefined;
-    const socket = (this.ws as unknown as { _socket?: Socket })._socket;
+    const socket = socketOf(this.ws);
     if (!socket) return undefined;
     if (this.ws.bufferedAmount > SLOW_CONSUMER_BYTES) {
       this.slowConsumer();
@@ -114,7 +114,7 @@ export class Connection implements SessionPort {
   }
 
   async drained(): Promise<void> {
-    const socket = (this.ws as unknown as { _socket?: Socket })._socket;
+    const socket = socketOf(this.ws);
     if (!socket || this.ws.bufferedAmount < DRAIN_ABOVE || this.ws.readyState !== this.ws.OPEN) return;
     await new Promise<void>((resolve) => {
       const done = () => {

@@ -3,6 +3,7 @@
  * every socket written to in one event-loop turn corked until the turn ends.
  */
 import type { Socket } from 'node:net';
+import type { WebSocket } from 'ws';
 import { encodeFrame } from '../../protocol/codec.js';
 import type { Push } from '../../protocol/frames.js';
 
@@ -41,6 +42,9 @@ export function textFrame(payload: string): Buffer {
   out.write(payload, header);
   return out;
 }
+
+/** The TCP socket under a `ws` WebSocket (`ws` keeps it in a private field; undefined before it is attached). */
+export const socketOf = (ws: WebSocket): Socket | undefined => (ws as unknown as { _socket?: Socket })._socket;
 
 /**
  * Write coalescing for every connection: a socket written to during an event-loop turn is corked until the turn
