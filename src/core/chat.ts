@@ -6,8 +6,8 @@ import type { JoinResult, SendResult, UserRef } from '../protocol/frames.js';
 import { ChatError } from './errors.js';
 import type { CoreDeps } from './deps.js';
 import type { Hub } from './hub.js';
-import type { RoomService } from './rooms.js';
-import type { ControlEvent, RateRule } from './ports.js';
+import type { Removal, RoomService } from './rooms.js';
+import type { ControlEvent, RateRule, RoomHead } from './ports.js';
 import type { SessionPort } from './session.js';
 import type { Subscription } from './subscription.js';
 import { asRoomId, type RoomId, type SessionId } from './types.js';
@@ -15,10 +15,6 @@ import { checkBody } from './validate.js';
 import { isoTime, toUserRef } from './wire.js';
 
 type ChatDeps = Pick<CoreDeps, 'store' | 'broker' | 'presence' | 'clock' | 'rateLimiter' | 'limits' | 'log' | 'metrics'>;
-
-/** How long a subscription's authorization is trusted before a send or typing checks the store again. */
-export const REAUTHORIZE_AFTER_MS = 5_000;
-const REAUTHORIZE_JITTER_MS = 1_000;
 
 interface LiveSession {
   port: SessionPort;
@@ -67,7 +63,7 @@ export class ChatService {
   async join(sessionId: SessionId, roomRef: string, since?: number): Promise<Joined> {
     const live = this.live(sessionId);
     const { principal } = live.port;
-    const { room, member } = await this.rooms.readable(principal, asRoomId(roomRef));
+    const { room, member, accessRev } = await this.rooms.readable(principal, asRoomId(roomRef));
     if (room.visibility === 'public' && !member) {
       await this.deps.store.addMember(room.id, principal.userId, 'member', this.deps.clock.now());
     }
@@ -77,12 +73,12 @@ export class ChatService {
     }
     if (previous) this.hub.detach(previous);
     const subscription = await this.hub.attach(room.id, live.port);
+    subscription.accessRev = accessRev; // a kick since that read moved the room's revision: the next round checks again
     if (!this.sessions.has(sessionId)) {
       this.hub.detach(subscription);
       throw new ChatError('NOT_JOINED', 'connection closed during join');
     }
     live.rooms.set(room.id, subscription);
-    subscription.authorizedAt = this.authorizedNow(); // requireReadable above
     try {
       const head = await this.deps.store.head(room.id);
       const from = since === undefined ? Math.max(0, head - this.deps.limits.historyOnJoin) : Math.min(since, head);
@@ -156,11 +152,15 @@ export class ChatService {
         continue;
       }
       const subscription = live.rooms.get(event.room);
-      if (!subscription) continue;
-      live.rooms.delete(event.room);
-      void this.release(live.port, subscription);
-      live.port.push({ type: 'room.removed', room: event.room, reason: event.reason });
+      if (subscription) this.removeFrom(live, subscription, event.reason);
     }
+  }
+
+  /** Ends a session's subscription because its right to the room is gone, and tells the session why. */
+  private removeFrom(live: LiveSession, subscription: Subscription, reason: Removal): void {
+    live.rooms.delete(subscription.room);
+    void this.release(live.port, subscription);
+    live.port.push({ type: 'room.removed', room: subscription.room, reason });
   }
 
   /** Live sessions of a user on this instance (for connection caps and tests). */
@@ -172,8 +172,10 @@ export class ChatService {
 
   /**
    * Periodic upkeep (every second or so, and when the broker comes back): feeds behind the store catch up, so a
-   * message the broker lost reaches everyone even if the room goes quiet; sessions of dead instances whose
-   * presence lease ran out are announced as departures.
+   * message the broker lost reaches everyone even if the room goes quiet; subscriptions whose room's access
+   * revision moved since they were authorized are checked again, so a kick or ban whose control event was lost
+   * (or that landed while the join was under way) still ends them; sessions of dead instances whose presence
+   * lease ran out are announced as departures.
    */
   async maintain(): Promise<void> {
     const rooms = this.hub.roomIds();
@@ -181,7 +183,7 @@ export class ChatService {
     const [heads, expired] = await Promise.all([
       this.deps.store.heads(rooms).catch((err: unknown) => {
         this.deps.log.warn({ err }, 'head check failed');
-        return new Map<RoomId, number>();
+        return new Map<RoomId, RoomHead>();
       }),
       this.deps.presence.expire(rooms).catch((err: unknown) => {
         this.deps.log.warn({ err }, 'presence expiry failed');
@@ -190,6 +192,23 @@ export class ChatService {
     ]);
     this.hub.syncHeads(heads);
     for (const { room, user } of expired) this.publishPresence(room, 'left', toUserRef(user));
+    for (const subscription of this.hub.behindAccess(heads)) await this.recheck(subscription);
+  }
+
+  /** Reads a session's right to a subscribed room again: the subscription ends if it is gone, else is current. */
+  private async recheck(subscription: Subscription): Promise<void> {
+    const live = this.sessions.get(subscription.session.id);
+    if (live?.rooms.get(subscription.room) !== subscription) return;
+    try {
+      subscription.accessRev = (await this.rooms.readable(live.port.principal, subscription.room)).accessRev;
+    } catch (err) {
+      if (live.rooms.get(subscription.room) !== subscription) return;
+      if (err instanceof ChatError && (err.code === 'ROOM_NOT_FOUND' || err.code === 'BANNED')) {
+        this.removeFrom(live, subscription, err.code === 'BANNED' ? 'banned' : 'kicked');
+      } else {
+        this.deps.log.warn({ err, room: subscription.room }, 'access re-check failed; the next round tries again');
+      }
+    }
   }
 
   private async release(port: SessionPort, subscription: Subscription): Promise<void> {
@@ -216,47 +235,17 @@ export class ChatService {
   }
 
   /**
-   * The session has joined the room, is within its rate, and is still allowed to read the room (re-checked against
-   * the store when the last check is older than REAUTHORIZE_AFTER_MS, in case a control event was lost).
+   * The session has joined the room and is within its rate. Its right to read the room is kept current without a
+   * read per send: control events end a removed user's subscriptions at once, and each maintenance round checks
+   * again every subscription whose room's access revision moved (`recheck`).
    */
   private async authorized(sessionId: SessionId, roomRef: string, kind: string, rule: RateRule) {
     const joined = this.joined(sessionId, roomRef);
-    const { port, subscription } = joined;
-    const decision = await this.deps.rateLimiter.take(`${kind}:${port.principal.userId}`, rule);
+    const decision = await this.deps.rateLimiter.take(`${kind}:${joined.port.principal.userId}`, rule);
     if (!decision.allowed) {
       throw new ChatError('RATE_LIMITED', `slow down: retry in ${decision.retryAfterMs} ms`, { cause: { retryAfterMs: decision.retryAfterMs } });
     }
-    if (this.deps.clock.now() - subscription.authorizedAt > REAUTHORIZE_AFTER_MS) {
-      // One check per subscription at a time: every send that finds it stale waits for the same one.
-      subscription.reauthorizing ??= this.reauthorize(sessionId, port, subscription).finally(() => {
-        subscription.reauthorizing = undefined;
-      });
-      await subscription.reauthorizing;
-    }
     return joined;
-  }
-
-  /**
-   * A check's time stamp, 0–1 s early at random: subscriptions that joined together fall due at different times,
-   * instead of all re-checking the store on the same send.
-   */
-  private authorizedNow(): number {
-    return this.deps.clock.now() - Math.random() * REAUTHORIZE_JITTER_MS;
-  }
-
-  /** Re-reads the session's right to the room; on refusal the subscription ends. */
-  private async reauthorize(sessionId: SessionId, port: SessionPort, subscription: Subscription): Promise<void> {
-    try {
-      await this.rooms.requireReadable(port.principal, subscription.room);
-      subscription.authorizedAt = this.authorizedNow();
-    } catch (err) {
-      const live = this.sessions.get(sessionId);
-      if (live?.rooms.get(subscription.room) === subscription) {
-        live.rooms.delete(subscription.room);
-        await this.release(port, subscription);
-      }
-      throw err;
-    }
   }
 
   private joined(sessionId: SessionId, roomRef: string): { port: SessionPort; subscription: Subscription } {

@@ -4,7 +4,7 @@
  */
 import type { Logger } from './deps.js';
 import { NO_METRICS, type Metrics } from './metrics.js';
-import type { Broker, Envelope, MessageStore } from './ports.js';
+import type { Broker, Envelope, MessageStore, RoomHead } from './ports.js';
 import { RoomFeed } from './room-feed.js';
 import type { SessionPort } from './session.js';
 import { Subscription } from './subscription.js';
@@ -40,8 +40,19 @@ export class Hub {
   }
 
   /** Lets every feed that is behind its room's stored head catch up (see RoomFeed.syncTo). */
-  syncHeads(heads: Map<RoomId, number>): void {
-    for (const [room, head] of heads) this.feeds.get(room)?.feed.syncTo(head);
+  syncHeads(heads: Map<RoomId, RoomHead>): void {
+    for (const [room, head] of heads) this.feeds.get(room)?.feed.syncTo(head.seq);
+  }
+
+  /** The subscriptions authorized at an older access revision than their room's (RoomStore): to be checked again. */
+  behindAccess(heads: Map<RoomId, RoomHead>): Subscription[] {
+    const behind: Subscription[] = [];
+    for (const [room, head] of heads) {
+      for (const subscription of this.feeds.get(room)?.feed.subscriptions.values() ?? []) {
+        if (subscription.accessRev < head.accessRev) behind.push(subscription);
+      }
+    }
+    return behind;
   }
 
   /**

@@ -113,8 +113,22 @@ export interface RoomAccess {
   room: Room;
   member: boolean;
   banned: boolean;
+  /** The room's access revision, read with the rest (see RoomStore). */
+  accessRev: number;
 }
 
+/** What upkeep reads of each room with local members, every round: its last committed seq and access revision. */
+export interface RoomHead {
+  seq: number;
+  accessRev: number;
+}
+
+/**
+ * Rooms and memberships. Each room has an access revision: every change that can take a user's right to read the
+ * room away (a removeMember that removed someone, every banMember) increments it in the same transaction, so an
+ * instance that compares it with the revision it authorized a subscription at knows when to check again, even if
+ * the control event that announced the change never reached it.
+ */
 export interface RoomStore {
   /** Creates the room and the owner's membership (role owner). Rejects with ROOM_NAME_TAKEN (case-insensitive). */
   createRoom(room: Room): Promise<void>;
@@ -167,8 +181,8 @@ export interface MessageStore {
   readBefore(roomId: RoomId, before: number, limit: number): Promise<Message[]>;
   /** The room's last committed seq; 0 for a room without messages (or an unknown room). */
   head(roomId: RoomId): Promise<number>;
-  /** The last committed seq of each given room, in one round trip (unknown rooms are absent). */
-  heads(roomIds: RoomId[]): Promise<Map<RoomId, number>>;
+  /** The last committed seq and the access revision of each given room, in one round trip (unknown rooms are absent). */
+  heads(roomIds: RoomId[]): Promise<Map<RoomId, RoomHead>>;
 }
 
 export interface Store extends UserStore, RefreshTokenStore, RoomStore, MessageStore {

@@ -25,10 +25,8 @@ export class Subscription {
   private catchingUp = true;
   private pending: Message[] = [];
   private closed = false;
-  /** When the session's right to read the room was last checked (epoch ms). */
-  authorizedAt = 0;
-  /** The re-check in flight, if one is (ChatService shares it between concurrent sends). */
-  reauthorizing: Promise<void> | undefined;
+  /** The room's access revision (RoomStore) when the session's right to read it was last checked. */
+  accessRev = 0;
 
   constructor(
     readonly session: SessionPort,

@@ -182,15 +182,15 @@ export function messageContract(store: StoreGetter): void {
       expect(seqs(await store().readBefore(room.id, 3, 100))).toEqual([1, 2]);
     });
 
-    it('heads answers the last seq of each known room in one call, leaving unknown rooms out', async () => {
+    it('heads answers the last seq and access revision of each known room in one call, leaving unknown rooms out', async () => {
       const user = await givenUser(store());
       const [busy, quiet] = await Promise.all([givenRoom(store(), user), givenRoom(store(), user)]);
       await Promise.all(range(7).map(() => store().append(messageFor(busy, user))));
       const ghost = asRoomId(unique('ghost'));
       expect(await store().heads([busy.id, quiet.id, ghost, busy.id])).toEqual(
         new Map([
-          [busy.id, 7],
-          [quiet.id, 0],
+          [busy.id, { seq: 7, accessRev: 0 }],
+          [quiet.id, { seq: 0, accessRev: 0 }],
         ]),
       );
       expect(await store().heads([])).toEqual(new Map());

@@ -69,11 +69,36 @@ export function securityContract(store: StoreGetter): void {
       await store().addMember(room.id, member.id, 'member', T0);
       await store().addMember(room.id, banned.id, 'member', T0);
       await store().banMember(room.id, banned.id, T0);
-      expect(await store().roomAccess(room.id, owner.id)).toEqual({ room, member: true, banned: false });
-      expect(await store().roomAccess(room.id, member.id)).toEqual({ room, member: true, banned: false });
-      expect(await store().roomAccess(room.id, stranger.id)).toEqual({ room, member: false, banned: false });
-      expect(await store().roomAccess(room.id, banned.id)).toEqual({ room, member: false, banned: true });
+      expect(await store().roomAccess(room.id, owner.id)).toEqual({ room, member: true, banned: false, accessRev: 1 });
+      expect(await store().roomAccess(room.id, member.id)).toEqual({ room, member: true, banned: false, accessRev: 1 });
+      expect(await store().roomAccess(room.id, stranger.id)).toEqual({ room, member: false, banned: false, accessRev: 1 });
+      expect(await store().roomAccess(room.id, banned.id)).toEqual({ room, member: false, banned: true, accessRev: 1 });
       expect(await store().roomAccess(asRoomId(unique('ghost')), owner.id)).toBeUndefined();
+    });
+
+    it('the access revision moves with every kick that removed someone and every ban, in that room only', async () => {
+      const owner = await givenUser(store());
+      const [ana, ben] = [await givenUser(store()), await givenUser(store())];
+      const [room, other] = [await givenRoom(store(), owner, { visibility: 'private' }), await givenRoom(store(), owner)];
+      const revs = async () => {
+        const heads = await store().heads([room.id, other.id]);
+        const access = await store().roomAccess(room.id, ana.id);
+        expect(access?.accessRev).toBe(heads.get(room.id)?.accessRev); // both reads answer the same revision
+        return [heads.get(room.id)?.accessRev, heads.get(other.id)?.accessRev];
+      };
+      expect(await revs()).toEqual([0, 0]);
+      await store().addMember(room.id, ana.id, 'member', T0);
+      await store().addMember(room.id, ben.id, 'member', T0);
+      expect(await revs()).toEqual([0, 0]); // adding takes no right away
+      expect(await store().removeMember(room.id, ana.id)).toBe(true);
+      expect(await revs()).toEqual([1, 0]);
+      expect(await store().removeMember(room.id, ana.id)).toBe(false);
+      expect(await store().removeMember(room.id, owner.id)).toBe(false);
+      expect(await revs()).toEqual([1, 0]); // nothing removed, nothing to check again
+      await store().banMember(room.id, ben.id, T0);
+      expect(await revs()).toEqual([2, 0]);
+      await store().banMember(room.id, ana.id, T0); // not a member, but now barred from rejoining a public room
+      expect(await revs()).toEqual([3, 0]);
     });
   });
 }

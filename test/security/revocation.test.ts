@@ -11,6 +11,8 @@ import WebSocket from 'ws';
 import { api, createRoom, PASSWORD, register, startServer, type TestServer, type TestUser } from '../support/server.js';
 import { range, TestClient, type Closed } from '../support/ws-client.js';
 import { deletePrefix, redisAvailable, TEST_REDIS_URL, uniquePrefix } from '../support/redis.js';
+import { openSqlStore } from '../../src/adapters/sql/sql-database.js';
+import { asRoomId, asUserId } from '../../src/core/types.js';
 
 const hasRedis = await redisAvailable();
 const ADMIN_TOKEN = 'admin-token-admin-token-admin-token-0123';
@@ -168,6 +170,25 @@ describe.skipIf(!hasRedis)('revocation and removal on every instance (Redis cont
     expect((await c.request('typing', { room })).error?.code).toBe('NOT_JOINED');
     expect((await api(b, 'GET', `/api/rooms/${room}/messages`, cid.accessToken)).status).toBe(404);
     await c.close();
+  });
+
+  it('a kick no control event announces (stored by another process) ends a reader’s subscriptions on both instances within a round', async () => {
+    const owner = await register(a);
+    const dee = await register(a);
+    const room = await createRoom(a, owner, undefined, 'private');
+    await api(a, 'POST', `/api/rooms/${room}/members`, owner.accessToken, { username: dee.username });
+    const readers = await Promise.all([a, b].map((s) => TestClient.connect(s.wsUrl, dee.accessToken)));
+    for (const r of readers) await r.call('room.join', { room });
+    const removed = readers.map((r) => r.nextNew((f) => f.type === 'room.removed', 2_500)); // MAINTENANCE_INTERVAL_MS 1 s
+    const store = await openSqlStore({ url: `sqlite:${join(dir, 'natter.db')}` });
+    try {
+      expect(await store.removeMember(asRoomId(room), asUserId(dee.id))).toBe(true);
+    } finally {
+      await store.close();
+    }
+    expect((await Promise.all(removed)).map((f) => f.reason)).toEqual(['kicked', 'kicked']);
+    for (const r of readers) expect((await r.request('typing', { room })).error?.code).toBe('NOT_JOINED');
+    await Promise.all(readers.map((r) => r.close()));
   });
 });
 

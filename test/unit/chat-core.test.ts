@@ -290,32 +290,58 @@ describe('chat core', () => {
     await expect(t.chat.join(a.id, priv.id)).rejects.toMatchObject({ code: 'ROOM_NOT_FOUND' });
   });
 
-  it('re-checks a stale subscription once for all its concurrent sends, and ends it when the check refuses', async () => {
+  it('a kick or ban whose control event was lost ends the subscription at the next round, a reader’s too; only moved rooms are checked', async () => {
     const t = setup();
     const room = await t.rooms.create(t.owner, 'Checked', 'private');
-    const a = t.session('ana');
+    const lobby = await t.rooms.create(t.owner, 'Lobby', 'public');
+    const [a, b, c] = [t.session('ana'), t.session('bob'), t.session('cleo')];
+    t.session('dan');
+    await t.rooms.addMember(t.owner, room.id, 'dan');
+    await t.store.removeMember(room.id, asUserId('u-dan')); // the room's revision is 1 before anyone joins
     await t.rooms.addMember(t.owner, room.id, 'ana');
-    (await t.chat.join(a.id, room.id)).start();
+    await t.rooms.addMember(t.owner, room.id, 'bob');
+    for (const s of [a, b]) (await t.chat.join(s.id, room.id)).start();
+    (await t.chat.join(c.id, lobby.id)).start();
     let checks = 0;
     const roomAccess = t.store.roomAccess.bind(t.store);
     t.store.roomAccess = (id, user) => (checks++, roomAccess(id, user));
 
-    await Promise.all([1, 2, 3].map((i) => t.chat.send(a.id, room.id, `fresh ${i}`, `f${i}`)));
-    expect(checks).toBe(0); // the join has just checked
+    t.advance(60_000);
+    await Promise.all([1, 2, 3].map((i) => t.chat.send(a.id, room.id, `hi ${i}`, `h${i}`)));
+    await t.chat.maintain();
+    expect(checks).toBe(0); // no read per send, and no round reads a room whose revision stayed
 
-    t.advance(5_001);
-    await Promise.all([1, 2, 3, 4, 5].map((i) => t.chat.send(a.id, room.id, `stale ${i}`, `s${i}`)));
-    expect(checks).toBe(1);
-
-    t.advance(3_999); // the next check is due 4–5 s after the last one
-    await t.chat.send(a.id, room.id, 'within', 'w1');
-    expect(checks).toBe(1);
-
+    // The kick is stored but its control event never arrives (this setup delivers none, as a lost one).
     await t.store.removeMember(room.id, asUserId('u-ana'));
-    t.advance(1_002);
-    const refused = await Promise.allSettled([1, 2].map((i) => t.chat.send(a.id, room.id, `gone ${i}`, `g${i}`)));
-    expect(refused.map((r) => r.status === 'rejected' && (r.reason as ChatError).code)).toEqual(['ROOM_NOT_FOUND', 'ROOM_NOT_FOUND']);
-    expect(checks).toBe(2);
+    await t.chat.maintain();
+    expect(checks).toBe(2); // both of the room's subscriptions, once
+    expect(a.frames.at(-1)).toEqual({ type: 'room.removed', room: room.id, reason: 'kicked' });
+    expect(b.frames.some((f) => f.type === 'room.removed')).toBe(false);
     await expect(t.chat.send(a.id, room.id, 'after', 'x1')).rejects.toMatchObject({ code: 'NOT_JOINED' });
+    await expect(t.chat.send(b.id, room.id, 'still here', 'x2')).resolves.toMatchObject({ duplicate: false });
+    await t.chat.maintain();
+    expect(checks).toBe(2); // bob's check made him current
+
+    // A reader of a public room who never sends: banned, told at the next round.
+    await t.store.banMember(lobby.id, asUserId('u-cleo'), t.clock.now());
+    await t.chat.maintain();
+    expect(c.frames.at(-1)).toEqual({ type: 'room.removed', room: lobby.id, reason: 'banned' });
+    expect(checks).toBe(3);
+  });
+
+  it('a kick that lands while the join is under way ends the subscription at the next round', async () => {
+    const t = setup();
+    const room = await t.rooms.create(t.owner, 'Racy', 'private');
+    const a = t.session('ana');
+    await t.rooms.addMember(t.owner, room.id, 'ana');
+    const attach = t.hub.attach.bind(t.hub);
+    t.hub.attach = async (id, port) => {
+      await t.store.removeMember(id, asUserId('u-ana')); // after the join read ana's right, before it subscribed
+      return attach(id, port);
+    };
+    (await t.chat.join(a.id, room.id)).start();
+    await t.chat.maintain();
+    expect(a.frames.at(-1)).toEqual({ type: 'room.removed', room: room.id, reason: 'kicked' });
+    await expect(t.chat.send(a.id, room.id, 'x', 'k')).rejects.toMatchObject({ code: 'NOT_JOINED' });
   });
 });

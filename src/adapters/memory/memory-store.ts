@@ -5,7 +5,7 @@
  * restart: use it for one node without persistence, and for tests.
  */
 import { ChatError } from '../../core/errors.js';
-import type { AppendInput, AppendResult, RefreshTokenRecord, RoomAccess, RoomSummary, Store } from '../../core/ports.js';
+import type { AppendInput, AppendResult, RefreshTokenRecord, RoomAccess, RoomHead, RoomSummary, Store } from '../../core/ports.js';
 import type { MemberRole, Message, Room, RoomId, User, UserId, UserRecord } from '../../core/types.js';
 import {
   checkAppendInput,
@@ -25,6 +25,8 @@ interface RoomState {
   banned: Set<UserId>;
   /** idempotencyKey(room, sender, clientMsgId) -> the first message stored under it. */
   byClientMsgId: Map<string, Message>;
+  /** The access revision (RoomStore): incremented by every kick that removed a member and every ban. */
+  accessRev: number;
 }
 
 export class MemoryStore implements Store {
@@ -135,7 +137,7 @@ export class MemoryStore implements Store {
       if (this.#rooms.has(room.id)) throw new ChatError('INTERNAL', 'Duplicate room id.');
       if (!this.#users.has(room.ownerId)) throw new ChatError('USER_NOT_FOUND', 'The owner does not exist.');
       const members = new Map([[room.ownerId, { role: 'owner' as const, createdAt: room.createdAt }]]);
-      this.#rooms.set(room.id, { room: { ...room }, messages: [], members, banned: new Set(), byClientMsgId: new Map() });
+      this.#rooms.set(room.id, { room: { ...room }, messages: [], members, banned: new Set(), byClientMsgId: new Map(), accessRev: 0 });
       this.#roomIdByKey.set(key, room.id);
     });
   }
@@ -150,7 +152,7 @@ export class MemoryStore implements Store {
   roomAccess(roomId: RoomId, userId: UserId): Promise<RoomAccess | undefined> {
     return this.#run(() => {
       const state = this.#rooms.get(roomId);
-      return state && { room: { ...state.room }, member: state.members.has(userId), banned: state.banned.has(userId) };
+      return state && { room: { ...state.room }, member: state.members.has(userId), banned: state.banned.has(userId), accessRev: state.accessRev };
     });
   }
 
@@ -182,9 +184,10 @@ export class MemoryStore implements Store {
 
   removeMember(roomId: RoomId, userId: UserId): Promise<boolean> {
     return this.#run(() => {
-      const members = this.#rooms.get(roomId)?.members;
-      if (!members || members.get(userId)?.role !== 'member') return false;
-      return members.delete(userId);
+      const state = this.#rooms.get(roomId);
+      if (!state || state.members.get(userId)?.role !== 'member') return false;
+      state.accessRev++;
+      return state.members.delete(userId);
     });
   }
 
@@ -195,6 +198,7 @@ export class MemoryStore implements Store {
       if (!this.#users.has(userId)) throw new ChatError('USER_NOT_FOUND', 'No such user.');
       if (state.members.get(userId)?.role === 'member') state.members.delete(userId);
       state.banned.add(userId);
+      state.accessRev++;
     });
   }
 
@@ -250,12 +254,12 @@ export class MemoryStore implements Store {
     return this.#run(() => this.#rooms.get(roomId)?.messages.length ?? 0);
   }
 
-  heads(roomIds: RoomId[]): Promise<Map<RoomId, number>> {
+  heads(roomIds: RoomId[]): Promise<Map<RoomId, RoomHead>> {
     return this.#run(() => {
-      const heads = new Map<RoomId, number>();
+      const heads = new Map<RoomId, RoomHead>();
       for (const id of roomIds) {
         const state = this.#rooms.get(id);
-        if (state) heads.set(id, state.messages.length);
+        if (state) heads.set(id, { seq: state.messages.length, accessRev: state.accessRev });
       }
       return heads;
     });

@@ -31,6 +31,8 @@ export interface RoomsTable {
   owner_id: string;
   /** The last seq committed in the room (0: none). Advanced by the append transaction only. */
   last_seq: Generated<number>;
+  /** The room's access revision (RoomStore in core/ports.ts): incremented by every kick that removed a member and every ban. */
+  access_rev: Generated<number>;
   created_at: number;
 }
 

@@ -11,7 +11,7 @@
  * its batch-mates.
  */
 import { ChatError } from '../../core/errors.js';
-import type { AppendInput, AppendResult } from '../../core/ports.js';
+import type { AppendInput, AppendResult, RoomHead } from '../../core/ports.js';
 import { asRoomId, type Message, type RoomId } from '../../core/types.js';
 import { checkAppendInput, readLimit, seqBound, storeClosed } from '../shared/store-rules.js';
 import { toMessage, type Outcome } from './append-batch.js';
@@ -110,17 +110,17 @@ export class SqlMessageStore {
     });
   }
 
-  heads(roomIds: RoomId[]): Promise<Map<RoomId, number>> {
+  heads(roomIds: RoomId[]): Promise<Map<RoomId, RoomHead>> {
     return guard(async () => {
-      const heads = new Map<RoomId, number>();
+      const heads = new Map<RoomId, RoomHead>();
       const unique = [...new Set(roomIds)];
       for (let i = 0; i < unique.length; i += HEADS_CHUNK) {
         const rows = await this.#database.db
           .selectFrom('rooms')
-          .select(['id', 'last_seq'])
+          .select(['id', 'last_seq', 'access_rev'])
           .where('id', 'in', unique.slice(i, i + HEADS_CHUNK))
           .execute();
-        for (const row of rows) heads.set(asRoomId(row.id), row.last_seq);
+        for (const row of rows) heads.set(asRoomId(row.id), { seq: row.last_seq, accessRev: row.access_rev });
       }
       return heads;
     });

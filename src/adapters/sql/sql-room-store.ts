@@ -7,13 +7,13 @@ import { ChatError } from '../../core/errors.js';
 import type { RoomAccess, RoomSummary } from '../../core/ports.js';
 import { asRoomId, asUserId, type MemberRole, type Room, type RoomId, type UserId } from '../../core/types.js';
 import { nameKey } from '../shared/store-rules.js';
-import { CONSTRAINTS, type RoomsTable } from './schema.js';
+import { CONSTRAINTS, type Database, type RoomsTable } from './schema.js';
 import type { SqlDatabase } from './sql-connection.js';
 import { guard, isForeignKeyViolation, isUniqueViolation } from './sql-errors.js';
 
-type AccessRow = Pick<Selectable<RoomsTable>, 'id' | 'name' | 'visibility' | 'owner_id' | 'created_at'> & { member: unknown; banned: unknown };
+type AccessRow = Pick<Selectable<RoomsTable>, 'id' | 'name' | 'visibility' | 'owner_id' | 'created_at' | 'access_rev'> & { member: unknown; banned: unknown };
 
-const roomAccessSql = (roomId: string, userId: string) => `select r.id, r.name, r.visibility, r.owner_id, r.created_at,
+const roomAccessSql = (roomId: string, userId: string) => `select r.id, r.name, r.visibility, r.owner_id, r.created_at, r.access_rev,
   exists (select 1 from room_members m where m.room_id = r.id and m.user_id = ${userId}) as member,
   exists (select 1 from room_bans b where b.room_id = r.id and b.user_id = ${userId}) as banned
   from rooms r where r.id = ${roomId}`;
@@ -76,9 +76,9 @@ export class SqlRoomStore {
   }
 
   /**
-   * Every re-authorization (a subscription's sends, every 5 s) and every join reads this: one query, compiled once
-   * per dialect — Kysely's builder and compiler cost more than the read itself. It still runs through Kysely's
-   * driver (its connection lock and query timing).
+   * Every join, history read and re-authorization (when the room's access revision moved) reads this: one query,
+   * compiled once per dialect — Kysely's builder and compiler cost more than the read itself. It still runs
+   * through Kysely's driver (its connection lock and query timing).
    */
   roomAccess(roomId: RoomId, userId: UserId): Promise<RoomAccess | undefined> {
     return guard(async () => {
@@ -88,7 +88,7 @@ export class SqlRoomStore {
       );
       const row = rows[0];
       // exists() is 0/1 on SQLite, a boolean on PostgreSQL.
-      return row && { room: toRoom(row), member: Boolean(row.member), banned: Boolean(row.banned) };
+      return row && { room: toRoom(row), member: Boolean(row.member), banned: Boolean(row.banned), accessRev: row.access_rev };
     });
   }
 
@@ -135,16 +135,21 @@ export class SqlRoomStore {
       return row !== undefined;
     });
   }
+  /** The delete and, when it removed someone, the room's access revision, in one transaction. */
   removeMember(roomId: RoomId, userId: UserId): Promise<boolean> {
-    return guard(async () => {
-      const result = await this.#db
-        .deleteFrom('room_members')
-        .where('room_id', '=', roomId)
-        .where('user_id', '=', userId)
-        .where('role', '<>', 'owner')
-        .executeTakeFirst();
-      return result.numDeletedRows === 1n;
-    });
+    return guard(() =>
+      this.#database.writeTransaction(async (trx) => {
+        const result = await trx
+          .deleteFrom('room_members')
+          .where('room_id', '=', roomId)
+          .where('user_id', '=', userId)
+          .where('role', '<>', 'owner')
+          .executeTakeFirst();
+        if (result.numDeletedRows !== 1n) return false;
+        await bumpAccessRev(trx, roomId);
+        return true;
+      }),
+    );
   }
 
   banMember(roomId: RoomId, userId: UserId, at: number): Promise<void> {
@@ -156,6 +161,7 @@ export class SqlRoomStore {
           .values({ room_id: roomId, user_id: userId, created_at: at })
           .onConflict((oc) => oc.columns(['room_id', 'user_id']).doNothing())
           .execute();
+        await bumpAccessRev(trx, roomId);
       });
     });
   }
@@ -173,6 +179,12 @@ export class SqlRoomStore {
   }
 }
 
+const bumpAccessRev = (trx: Kysely<Database>, roomId: RoomId) =>
+  trx
+    .updateTable('rooms')
+    .set((eb) => ({ access_rev: eb('access_rev', '+', 1) }))
+    .where('id', '=', roomId)
+    .execute();
 
 function toRoom(row: Pick<Selectable<RoomsTable>, 'id' | 'name' | 'visibility' | 'owner_id' | 'created_at'>): Room {
   return {

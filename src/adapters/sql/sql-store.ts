@@ -3,7 +3,7 @@
  * database. Build it with `openSqlStore` (sql-database.ts), which connects and migrates first.
  */
 import { sql } from 'kysely';
-import type { AppendInput, AppendResult, RefreshTokenRecord, RoomAccess, RoomSummary, Store } from '../../core/ports.js';
+import type { AppendInput, AppendResult, RefreshTokenRecord, RoomAccess, RoomHead, RoomSummary, Store } from '../../core/ports.js';
 import type { MemberRole, Message, Room, RoomId, User, UserId, UserRecord } from '../../core/types.js';
 import { SqlAccountStore } from './sql-account-store.js';
 import type { SqlDatabase, SqlDialectName, SqlStoreLog } from './sql-connection.js';
@@ -99,7 +99,7 @@ export class SqlStore implements Store {
   head(roomId: RoomId): Promise<number> {
     return this.#messages.head(roomId);
   }
-  heads(roomIds: RoomId[]): Promise<Map<RoomId, number>> {
+  heads(roomIds: RoomId[]): Promise<Map<RoomId, RoomHead>> {
     return this.#messages.heads(roomIds);
   }
 
