@@ -6,11 +6,11 @@ import type { JoinResult, SendResult, UserRef } from '../protocol/frames.js';
 import { ChatError } from './errors.js';
 import type { CoreDeps } from './deps.js';
 import type { Hub } from './hub.js';
-import type { Removal, RoomService } from './rooms.js';
-import type { ControlEvent, RateRule, RoomHead } from './ports.js';
+import { refusal, type Removal, type RoomService } from './rooms.js';
+import type { ControlEvent, RateRule, RoomAccess, RoomHead } from './ports.js';
 import type { SessionPort } from './session.js';
 import type { Subscription } from './subscription.js';
-import { asRoomId, type RoomId, type SessionId } from './types.js';
+import { asRoomId, type RoomId, type SessionId, type UserId } from './types.js';
 import { checkBody } from './validate.js';
 import { isoTime, toUserRef } from './wire.js';
 
@@ -192,22 +192,28 @@ export class ChatService {
     ]);
     this.hub.syncHeads(heads);
     for (const { room, user } of expired) this.publishPresence(room, 'left', toUserRef(user));
-    for (const subscription of this.hub.behindAccess(heads)) await this.recheck(subscription);
+    for (const [room, subscriptions] of this.hub.behindAccess(heads)) await this.recheck(room, subscriptions);
   }
 
-  /** Reads a session's right to a subscribed room again: the subscription ends if it is gone, else is current. */
-  private async recheck(subscription: Subscription): Promise<void> {
-    const live = this.sessions.get(subscription.session.id);
-    if (live?.rooms.get(subscription.room) !== subscription) return;
+  /**
+   * Reads again, in one store read for the room (by chunks of users), the right of each session whose
+   * subscription is behind the room's access revision: a refused subscription ends, the others are current.
+   */
+  private async recheck(room: RoomId, subscriptions: Subscription[]): Promise<void> {
+    let access: Map<UserId, RoomAccess>;
     try {
-      subscription.accessRev = (await this.rooms.readable(live.port.principal, subscription.room)).accessRev;
+      access = await this.deps.store.roomAccessMany(room, subscriptions.map((s) => s.session.principal.userId));
     } catch (err) {
-      if (live.rooms.get(subscription.room) !== subscription) return;
-      if (err instanceof ChatError && (err.code === 'ROOM_NOT_FOUND' || err.code === 'BANNED')) {
-        this.removeFrom(live, subscription, err.code === 'BANNED' ? 'banned' : 'kicked');
-      } else {
-        this.deps.log.warn({ err, room: subscription.room }, 'access re-check failed; the next round tries again');
-      }
+      this.deps.log.warn({ err, room }, 'access re-check failed; the next round tries again');
+      return;
+    }
+    for (const subscription of subscriptions) {
+      const live = this.sessions.get(subscription.session.id);
+      if (live?.rooms.get(room) !== subscription) continue; // left or rejoined meanwhile
+      const mine = access.get(live.port.principal.userId);
+      const refused = refusal(mine, live.port.principal);
+      if (refused) this.removeFrom(live, subscription, refused.code === 'BANNED' ? 'banned' : 'kicked');
+      else subscription.accessRev = mine!.accessRev;
     }
   }
 

@@ -44,13 +44,12 @@ export class Hub {
     for (const [room, head] of heads) this.feeds.get(room)?.feed.syncTo(head.seq);
   }
 
-  /** The subscriptions authorized at an older access revision than their room's (RoomStore): to be checked again. */
-  behindAccess(heads: Map<RoomId, RoomHead>): Subscription[] {
-    const behind: Subscription[] = [];
+  /** Per room, the subscriptions authorized at an older access revision than the room's (RoomStore): to check again. */
+  behindAccess(heads: Map<RoomId, RoomHead>): Map<RoomId, Subscription[]> {
+    const behind = new Map<RoomId, Subscription[]>();
     for (const [room, head] of heads) {
-      for (const subscription of this.feeds.get(room)?.feed.subscriptions.values() ?? []) {
-        if (subscription.accessRev < head.accessRev) behind.push(subscription);
-      }
+      const stale = [...(this.feeds.get(room)?.feed.subscriptions.values() ?? [])].filter((s) => s.accessRev < head.accessRev);
+      if (stale.length > 0) behind.set(room, stale);
     }
     return behind;
   }

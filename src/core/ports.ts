@@ -135,6 +135,11 @@ export interface RoomStore {
   getRoom(id: RoomId): Promise<Room | undefined>;
   /** The room and the user's standing in it, in one read (authorization checks); undefined when no such room. */
   roomAccess(roomId: RoomId, userId: UserId): Promise<RoomAccess | undefined>;
+  /**
+   * roomAccess for many users of one room (the re-check after a kick or ban): each given user's access, the room's
+   * access revision read before the memberships and bans; an empty map when no such room.
+   */
+  roomAccessMany(roomId: RoomId, userIds: UserId[]): Promise<Map<UserId, RoomAccess>>;
   /** Public rooms plus private rooms the user is a member of, ordered by name. */
   listRoomsVisibleTo(userId: UserId): Promise<RoomSummary[]>;
   /** Adds a membership; answers true when it is new, false when the user was already a member. */

@@ -26,6 +26,15 @@ export interface HistoryQuery {
 
 export const HISTORY_MAX = 200;
 
+/** Why `user` may not read the room of `access` (undefined: no such room), or undefined when they may. */
+export function refusal(access: RoomAccess | undefined, user: Principal): ChatError | undefined {
+  if (!access || (access.room.visibility === 'private' && !access.member)) return new ChatError('ROOM_NOT_FOUND', 'no such room');
+  if (access.room.visibility === 'public' && access.room.ownerId !== user.userId && access.banned) {
+    return new ChatError('BANNED', 'you are banned from this room');
+  }
+  return undefined;
+}
+
 export class RoomService {
   constructor(private readonly deps: RoomDeps) {}
 
@@ -124,14 +133,9 @@ export class RoomService {
   /** As requireReadable, with whether the user is a member (one store read for both). */
   async readable(user: Principal, roomId: RoomId): Promise<RoomAccess> {
     const access = await this.deps.store.roomAccess(roomId, user.userId);
-    if (!access) throw new ChatError('ROOM_NOT_FOUND', 'no such room');
-    const { room } = access;
-    if (room.visibility === 'private') {
-      if (!access.member) throw new ChatError('ROOM_NOT_FOUND', 'no such room');
-    } else if (room.ownerId !== user.userId && access.banned) {
-      throw new ChatError('BANNED', 'you are banned from this room');
-    }
-    return access;
+    const refused = refusal(access, user);
+    if (refused) throw refused;
+    return access!;
   }
 
   private publish(message: Message): void {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { asRoomId, asUserId } from '../../src/core/types.js';
 import type { StoreGetter } from './store-contract.js';
-import { givenRoom, givenUser, refreshTokenFor, T0, unique } from './store-fixtures.js';
+import { givenRoom, givenUser, range, refreshTokenFor, T0, unique } from './store-fixtures.js';
 
 export function securityContract(store: StoreGetter): void {
   describe('revocation and password change', () => {
@@ -74,6 +74,23 @@ export function securityContract(store: StoreGetter): void {
       expect(await store().roomAccess(room.id, stranger.id)).toEqual({ room, member: false, banned: false, accessRev: 1 });
       expect(await store().roomAccess(room.id, banned.id)).toEqual({ room, member: false, banned: true, accessRev: 1 });
       expect(await store().roomAccess(asRoomId(unique('ghost')), owner.id)).toBeUndefined();
+    });
+
+    it('roomAccessMany answers roomAccess of each of any number of users at once, and nothing for no room', async () => {
+      const owner = await givenUser(store());
+      const [member, banned] = [await givenUser(store()), await givenUser(store())];
+      const room = await givenRoom(store(), owner, { visibility: 'private' });
+      await store().addMember(room.id, member.id, 'member', T0);
+      await store().banMember(room.id, banned.id, T0);
+      const strangers = range(1_500).map(() => asUserId(unique('nobody'))); // past one query's chunk of users
+      const many = await store().roomAccessMany(room.id, [owner.id, member.id, banned.id, ...strangers, member.id]);
+      expect(many.size).toBe(1_503);
+      for (const user of [owner.id, member.id, banned.id, strangers[0]!, strangers[1_499]!]) {
+        expect(many.get(user)).toEqual(await store().roomAccess(room.id, user));
+      }
+      expect(many.get(member.id)).toEqual({ room, member: true, banned: false, accessRev: 1 });
+      expect(await store().roomAccessMany(asRoomId(unique('ghost')), [owner.id])).toEqual(new Map());
+      expect(await store().roomAccessMany(room.id, [])).toEqual(new Map());
     });
 
     it('the access revision moves with every kick that removed someone and every ban, in that room only', async () => {

@@ -156,6 +156,19 @@ export class MemoryStore implements Store {
     });
   }
 
+  roomAccessMany(roomId: RoomId, userIds: UserId[]): Promise<Map<UserId, RoomAccess>> {
+    return this.#run(() => {
+      const state = this.#rooms.get(roomId);
+      const access = new Map<UserId, RoomAccess>();
+      if (state) {
+        for (const user of userIds) {
+          access.set(user, { room: { ...state.room }, member: state.members.has(user), banned: state.banned.has(user), accessRev: state.accessRev });
+        }
+      }
+      return access;
+    });
+  }
+
   listRoomsVisibleTo(userId: UserId): Promise<RoomSummary[]> {
     return this.#run(() => {
       const visible: RoomSummary[] = [];

@@ -20,6 +20,7 @@ const roomAccessSql = (roomId: string, userId: string) => `select r.id, r.name, 
 /** SQLite binds `?` in order (user, user, room); PostgreSQL by number. */
 const ROOM_ACCESS_SQLITE = roomAccessSql('?', '?');
 const ROOM_ACCESS_POSTGRES = roomAccessSql('$1', '$2');
+const USERS_CHUNK = 1_000; // user ids per query, far below any dialect's parameter limit
 
 export class SqlRoomStore {
   readonly #database: SqlDatabase;
@@ -89,6 +90,37 @@ export class SqlRoomStore {
       const row = rows[0];
       // exists() is 0/1 on SQLite, a boolean on PostgreSQL.
       return row && { room: toRoom(row), member: Boolean(row.member), banned: Boolean(row.banned), accessRev: row.access_rev };
+    });
+  }
+
+  /**
+   * The room first, then the memberships and bans (by chunks of users): a kick committed between the reads is seen
+   * by the second, one committed after the first moves the revision past the one answered, so the caller checks
+   * again. Never an answer that says "member" at a revision the kick had already passed.
+   */
+  roomAccessMany(roomId: RoomId, userIds: UserId[]): Promise<Map<UserId, RoomAccess>> {
+    return guard(async () => {
+      const access = new Map<UserId, RoomAccess>();
+      const row = await this.#db
+        .selectFrom('rooms')
+        .select(['id', 'name', 'visibility', 'owner_id', 'created_at', 'access_rev'])
+        .where('id', '=', roomId)
+        .executeTakeFirst();
+      if (!row) return access;
+      const room = toRoom(row);
+      const unique = [...new Set(userIds)];
+      for (let i = 0; i < unique.length; i += USERS_CHUNK) {
+        const users = unique.slice(i, i + USERS_CHUNK);
+        const [members, bans] = await Promise.all(
+          (['room_members', 'room_bans'] as const).map((table) =>
+            this.#db.selectFrom(table).select('user_id').where('room_id', '=', roomId).where('user_id', 'in', users).execute(),
+          ),
+        );
+        const member = new Set(members!.map((r) => r.user_id));
+        const banned = new Set(bans!.map((r) => r.user_id));
+        for (const user of users) access.set(user, { room, member: member.has(user), banned: banned.has(user), accessRev: row.access_rev });
+      }
+      return access;
     });
   }
 

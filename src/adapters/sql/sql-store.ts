@@ -67,6 +67,10 @@ export class SqlStore implements Store {
   roomAccess(roomId: RoomId, userId: UserId): Promise<RoomAccess | undefined> {
     return this.#rooms.roomAccess(roomId, userId);
   }
+
+  roomAccessMany(roomId: RoomId, userIds: UserId[]): Promise<Map<UserId, RoomAccess>> {
+    return this.#rooms.roomAccessMany(roomId, userIds);
+  }
   listRoomsVisibleTo(userId: UserId): Promise<RoomSummary[]> {
     return this.#rooms.listRoomsVisibleTo(userId);
   }
