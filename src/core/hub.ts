@@ -48,8 +48,12 @@ export class Hub {
   behindAccess(heads: Map<RoomId, RoomHead>): Map<RoomId, Subscription[]> {
     const behind = new Map<RoomId, Subscription[]>();
     for (const [room, head] of heads) {
-      const stale = [...(this.feeds.get(room)?.feed.subscriptions.values() ?? [])].filter((s) => s.accessRev < head.accessRev);
-      if (stale.length > 0) behind.set(room, stale);
+      for (const subscription of this.feeds.get(room)?.feed.subscriptions.values() ?? []) {
+        if (subscription.accessRev >= head.accessRev) continue;
+        const stale = behind.get(room);
+        if (stale) stale.push(subscription);
+        else behind.set(room, [subscription]);
+      }
     }
     return behind;
   }

@@ -167,6 +167,7 @@ export class SqlRoomStore {
       return row !== undefined;
     });
   }
+
   /** The delete and, when it removed someone, the room's access revision, in one transaction. */
   removeMember(roomId: RoomId, userId: UserId): Promise<boolean> {
     return guard(() =>

@@ -67,7 +67,6 @@ export class SqlStore implements Store {
   roomAccess(roomId: RoomId, userId: UserId): Promise<RoomAccess | undefined> {
     return this.#rooms.roomAccess(roomId, userId);
   }
-
   roomAccessMany(roomId: RoomId, userIds: UserId[]): Promise<Map<UserId, RoomAccess>> {
     return this.#rooms.roomAccessMany(roomId, userIds);
   }
