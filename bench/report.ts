@@ -2,6 +2,7 @@
 const COLORS: Record<string, string> = {
   floor: '#7f7f7f',
   'floor-coalesced': '#2b2b2b',
+  'floor-persist': '#bcbd22',
   socketio: '#d62728',
   natter: '#1f77b4',
   'natter-pg': '#17becf',

@@ -2,6 +2,7 @@
  * The servers a workload runs against, each started fresh as a child process pinned to CPU 0 when `taskset` exists:
  *   floor            raw `ws` relay, one write per delivery          (bench/servers/floor.ts)
  *   floor-coalesced  the same, writes coalesced per socket per turn  (bench/servers/floor.ts --coalesce)
+ *   floor-persist    the unbatched floor that first commits each message to SQLite (floor.ts --persist FILE)
  *   socketio         Socket.IO 4 + @socket.io/redis-adapter, JWT at the handshake (bench/servers/socketio.ts)
  *   natter           natter on the embedded defaults (SQLite file, in-process broker)
  *   natter-pg        natter on PostgreSQL with the in-process broker (the core issue's single node, no Redis)
@@ -21,7 +22,7 @@ import { EVENT_LOOP_SAMPLE_MS } from '../src/adapters/metrics/prom-metrics.js';
 import { startNatterProcess, type NatterProcess } from '../test/support/process.js';
 import type { Proto } from './types.js';
 
-export const TARGETS = ['floor', 'floor-coalesced', 'socketio', 'natter', 'natter-pg', 'natter-rpg', 'natter-rpg-2'] as const;
+export const TARGETS = ['floor', 'floor-coalesced', 'floor-persist', 'socketio', 'natter', 'natter-pg', 'natter-rpg', 'natter-rpg-2'] as const;
 export type TargetName = (typeof TARGETS)[number];
 
 export interface TargetOptions {
@@ -213,14 +214,19 @@ export async function available(opts: TargetOptions, name: TargetName): Promise<
 
 export async function startTarget(name: TargetName, opts: TargetOptions): Promise<RunningTarget> {
   const pinIt = (pid: number) => opts.pin && pin(pid, '0');
-  if (name === 'floor' || name === 'floor-coalesced') {
-    const { child, port } = await spawnServer('bench/servers/floor.ts', name === 'floor-coalesced' ? ['--coalesce'] : [], {});
+  if (name === 'floor' || name === 'floor-coalesced' || name === 'floor-persist') {
+    const dataDir = name === 'floor-persist' ? mkdtempSync(join(tmpdir(), 'natter-bench-floor-')) : undefined;
+    const args = name === 'floor-coalesced' ? ['--coalesce'] : dataDir ? ['--persist', join(dataDir, 'floor.db')] : [];
+    const { child, port } = await spawnServer('bench/servers/floor.ts', args, {});
     pinIt(child.pid!);
     let n = 0;
     return {
       name, proto: 'floor', pids: [child.pid!], senderUrl: `ws://127.0.0.1:${port}`, receiverUrl: `ws://127.0.0.1:${port}`, tokens: [''],
       createRooms: async (count) => Array.from({ length: count }, () => `r${n++}`),
-      stop: () => stopChild(child),
+      stop: async () => {
+        await stopChild(child);
+        if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+      },
     };
   }
   if (name === 'socketio') {

@@ -4,16 +4,35 @@
  * (the sender too, as natter does): serialized once to UTF-8 bytes, as natter encodes a shared push once.
  * `--coalesce` corks each socket for the rest of the event-loop turn and uncorks them all with one setImmediate,
  * natter's own write-coalescing (`corkForThisTurn`, imported from src/transport/ws/socket-writes.ts).
+ * `--persist FILE` first commits each message, alone, to a SQLite file opened as natter opens its own (`openSqlite`:
+ * WAL, `synchronous=FULL`, so every commit is synced): one insert of (room, seq, body, time) keyed by (room, seq),
+ * on the event loop — the least a relay can do to store every message durably before it fans it out.
  *
- *   tsx bench/servers/floor.ts [--coalesce] [--port 0]     prints "floor listening <port>"
+ *   tsx bench/servers/floor.ts [--coalesce] [--persist FILE] [--port 0]     prints "floor listening <port>"
  */
 import { parseArgs } from 'node:util';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { openSqlite } from '../../src/adapters/sql/sqlite-open.js';
 import { corkForThisTurn, socketOf } from '../../src/transport/ws/socket-writes.js';
 
-const { values } = parseArgs({ options: { coalesce: { type: 'boolean', default: false }, port: { type: 'string', default: '0' } } });
+const { values } = parseArgs({
+  options: { coalesce: { type: 'boolean', default: false }, persist: { type: 'string' }, port: { type: 'string', default: '0' } },
+});
 const coalesce = values.coalesce;
 const rooms = new Map<string, Set<WebSocket>>();
+const store = values.persist === undefined ? undefined : openStore(values.persist);
+
+function openStore(filename: string) {
+  const db = openSqlite(filename);
+  db.exec('create table if not exists messages (room text not null, seq integer not null, body text not null, created_at integer not null, primary key (room, seq))');
+  const insert = db.prepare('insert into messages (room, seq, body, created_at) values (?, ?, ?, ?)');
+  const heads = new Map<string, number>();
+  return (room: string, body: string): void => {
+    const seq = (heads.get(room) ?? 0) + 1;
+    insert.run(room, seq, body, Date.now()); // autocommit: one synced transaction per message
+    heads.set(room, seq);
+  };
+}
 
 const write = (ws: WebSocket, bytes: Buffer): void => {
   if (coalesce) {
@@ -31,6 +50,7 @@ wss.on('connection', (ws, req) => {
   members.add(ws);
   ws.on('message', (data) => {
     const frame = JSON.parse(data.toString()) as { body: string };
+    store?.(room, frame.body);
     const bytes = Buffer.from(JSON.stringify({ type: 'message', room, body: frame.body }));
     for (const member of members) if (member.readyState === member.OPEN) write(member, bytes);
   });

@@ -1,6 +1,6 @@
 /**
  * Keeps the bench tool alive in CI (issue 7): a few seconds of W3 with tiny rooms on the raw floor (both batching
- * policies), natter, and Socket.IO when Redis is reachable. Asserts delivery counts and the report files only —
+ * policies, and the one that commits each message), natter, and Socket.IO when Redis is reachable. Asserts delivery counts and the report files only —
  * never times: this machine is shared and timings here mean nothing.
  */
 import { execFile } from 'node:child_process';
@@ -35,7 +35,7 @@ describe('bench smoke', () => {
    }, 60_000);
 
   it('runs W3 side by side and every delivery arrives exactly once', async () => {
-    const targets = ['floor', 'floor-coalesced', 'natter', ...((await redisUp()) ? ['socketio'] : [])];
+    const targets = ['floor', 'floor-coalesced', 'floor-persist', 'natter', ...((await redisUp()) ? ['socketio'] : [])];
     const args = ['--workload', 'W3', '--targets', targets.join(','), '--rooms', '2', '--members', '5', '--seconds', '1', '--warmup', '0', '--runs', '1', '--fractions', '0.5', '--loaders', '1', '--out', out, '--quiet', '--no-pin'];
     const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bench/main.ts', ...args], { timeout: 150_000 }).catch((err: { stdout?: string; stderr?: string }) => {
       throw new Error(`bench failed:\n${err.stdout ?? ''}\n${err.stderr ?? ''}`);
