@@ -1,7 +1,8 @@
 /**
  * Migration 0004 (the idempotency key led by client_msg_id) on a database that already holds messages, on SQLite
  * (a table rebuild) and PostgreSQL (a new constraint): every row survives, the rule still holds, the store's
- * lookup uses the new index, and `down` restores the old key.
+ * lookup uses the new index, and `down` restores the old key. Migration 0005 on the same database: rooms that
+ * existed before it start at access revision 0, and its `down` drops the column again.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -55,6 +56,7 @@ function runMigrationChecks(open: () => Promise<SqlDatabase>, plan?: (database: 
 
       await migrateToLatest(database);
       expect(await allMessages(database)).toEqual(before);
+      expect(await database.db.selectFrom('rooms').select(['id', 'last_seq', 'access_rev']).execute()).toEqual([{ id: 'r1', last_seq: 3, access_rev: 0 }]);
       await expect(duplicateKey(database)).rejects.toThrow(/unique|duplicate/i);
       if (plan) expect(await plan(database)).toMatch(/client_msg_id=\? AND sender_id=\? AND room_id=\?/);
 
