@@ -72,8 +72,8 @@ export class ChatService {
       throw new ChatError('LIMIT_EXCEEDED', `at most ${this.deps.limits.maxRoomsPerSession} rooms per connection; leave one first`);
     }
     if (previous) this.hub.detach(previous);
-    const subscription = await this.hub.attach(room.id, live.port);
-    subscription.accessRev = accessRev; // a kick since that read moved the room's revision: the next round checks again
+    // Authorized at the revision read above: a kick since then moved the room's, so the next round checks again.
+    const subscription = await this.hub.attach(room.id, live.port, accessRev);
     if (!this.sessions.has(sessionId)) {
       this.hub.detach(subscription);
       throw new ChatError('NOT_JOINED', 'connection closed during join');

@@ -61,8 +61,9 @@ export class Hub {
   /**
    * Subscribes a session to a room. The subscription buffers live messages until `start` is called on it;
    * resolves once the broker subscription is confirmed, so nothing published from then on can be missed.
+   * `accessRev`: the room's access revision at which the session's right to read it was checked.
    */
-  async attach(room: RoomId, session: SessionPort): Promise<Subscription> {
+  async attach(room: RoomId, session: SessionPort, accessRev: number): Promise<Subscription> {
     let entry = this.feeds.get(room);
     if (!entry) {
       const feed = new RoomFeed(room, this.deps.store, this.deps.log, this.deps.pageSize, this.measure);
@@ -78,6 +79,7 @@ export class Hub {
       entry = created;
     }
     const subscription = new Subscription(session, room, { store: this.deps.store, pageSize: this.deps.pageSize, log: this.deps.log, metrics: this.measure.metrics });
+    subscription.accessRev = accessRev;
     entry.feed.subscriptions.set(session.id, subscription);
     try {
       await entry.ready;

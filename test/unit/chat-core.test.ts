@@ -337,9 +337,9 @@ describe('chat core', () => {
     const a = t.session('ana');
     await t.rooms.addMember(t.owner, room.id, 'ana');
     const attach = t.hub.attach.bind(t.hub);
-    t.hub.attach = async (id, port) => {
+    t.hub.attach = async (id, port, rev) => {
       await t.store.removeMember(id, asUserId('u-ana')); // after the join read ana's right, before it subscribed
-      return attach(id, port);
+      return attach(id, port, rev);
     };
     (await t.chat.join(a.id, room.id)).start();
     await t.chat.maintain();

@@ -29,6 +29,13 @@ interface RoomState {
   accessRev: number;
 }
 
+const accessOf = (state: RoomState, userId: UserId): RoomAccess => ({
+  room: { ...state.room },
+  member: state.members.has(userId),
+  banned: state.banned.has(userId),
+  accessRev: state.accessRev,
+});
+
 export class MemoryStore implements Store {
   readonly #users = new Map<UserId, UserRecord>();
   readonly #userIdByKey = new Map<string, UserId>();
@@ -152,7 +159,7 @@ export class MemoryStore implements Store {
   roomAccess(roomId: RoomId, userId: UserId): Promise<RoomAccess | undefined> {
     return this.#run(() => {
       const state = this.#rooms.get(roomId);
-      return state && { room: { ...state.room }, member: state.members.has(userId), banned: state.banned.has(userId), accessRev: state.accessRev };
+      return state && accessOf(state, userId);
     });
   }
 
@@ -160,11 +167,7 @@ export class MemoryStore implements Store {
     return this.#run(() => {
       const state = this.#rooms.get(roomId);
       const access = new Map<UserId, RoomAccess>();
-      if (state) {
-        for (const user of userIds) {
-          access.set(user, { room: { ...state.room }, member: state.members.has(user), banned: state.banned.has(user), accessRev: state.accessRev });
-        }
-      }
+      if (state) for (const user of userIds) access.set(user, accessOf(state, user));
       return access;
     });
   }
